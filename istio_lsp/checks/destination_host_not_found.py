@@ -1,0 +1,149 @@
+"""destination-host-not-found: a route to a host that nothing in the workspace declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, related_to, replace_fixes
+from istio_lsp.index import FileSummary
+from istio_lsp.index.resolve import HostResolution, only_virtual, resolve_host
+from istio_lsp.model.hosts import cluster_namespace, is_ip
+from istio_lsp.model.resources import Destination, VirtualService
+
+DOC = """\
+A route or mirror destination names a host that no Kubernetes Service and no
+ServiceEntry in the workspace provides (or one that exists but is not exported to
+the namespaces that use the route).
+
+## Why it matters
+
+`destination.host` must name a service in Istio's registry. When it does not,
+Envoy has no cluster for the route and requests fail with 503. Typical causes: a
+typo, a short name resolved in the wrong namespace (`reviews` in a VirtualService
+in `shop` means `reviews.shop.svc.cluster.local`), or a Service whose
+`networking.istio.io/exportTo` annotation (or a ServiceEntry whose `exportTo`)
+hides it from the VirtualService's namespace.
+
+## How sure it is
+
+A workspace rarely holds the whole mesh, so the severity follows what the
+workspace can know:
+
+| situation | severity |
+|---|---|
+| the provider exists but is not exported to the route's namespace | warning |
+| a cluster-local host in a namespace where the workspace declares Services or workloads | warning |
+| a cluster-local host in a namespace the workspace declares nothing in | information |
+| a host outside the cluster domain (an external name with no ServiceEntry) | information |
+| a host matching a pattern of the `externalHosts` setting | not reported |
+
+Set `externalHosts` (for example `["*.corp.example.com", "*.other-team.svc.cluster.local"]`)
+for hosts provided from another repository, or change the rule's severity.
+
+## Wrong
+
+```yaml
+kind: VirtualService
+metadata: {name: reviews, namespace: bookinfo}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reveiws}
+```
+
+## Right
+
+```yaml
+    - destination: {host: reviews}
+```
+
+## Fixes
+
+**Did you mean `x`?** for Services and ServiceEntry hosts with a close name.
+
+Related: `istioctl analyze` IST0101 ReferencedResourceNotFound; Kiali KIA1101.
+Hosts that only a VirtualService declares are reported by
+`destination-host-is-virtualservice` instead.
+"""
+
+
+def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
+    for vs in summary.resources:
+        if not isinstance(vs, VirtualService):
+            continue
+        for dest in vs.destinations:
+            host = dest.host.value.strip().lower()
+            if not host or host == "*" or is_ip(host):
+                continue
+            resolution = resolve_host(ctx.index, dest.host.value, vs)
+            if resolution.provided or resolution.hollow_entries or only_virtual(ctx.index, resolution):
+                continue
+            yield _finding(ctx, vs, dest, resolution)
+
+
+def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResolution) -> Finding:
+    domain = ctx.settings.cluster_domain
+    host = dest.host.value
+    related = []
+    if res.hidden:
+        names = ", ".join(r.display for r in res.hidden)
+        consumers = ", ".join(f"`{ns}`" for ns in res.consumers)
+        message = (
+            f"`{host}` is provided by {names}, which is not exported to {consumers} where this route is used; "
+            f"Envoy there has no such service and answers 503."
+        )
+        related = [related_to(r, "provides the host but is not exported to the route's namespace") for r in res.hidden]
+        severity = Severity.WARNING
+    else:
+        namespace = next((ns for c in res.candidates if (ns := cluster_namespace(c, domain))), None)
+        message = f"No Service or ServiceEntry in the workspace provides `{host}`"
+        if res.fqdn != host:
+            message += f" ({res.fqdn})"
+        message += "; if it does not exist, Envoy answers 503."
+        if res.declaring:
+            message += f" {res.declaring[0].display} declares it, but a VirtualService is not a service."
+            related = [related_to(v, "declares the host") for v in res.declaring]
+        if namespace is not None and ctx.index.namespace_provides_services(namespace):
+            severity = Severity.WARNING
+        else:
+            severity = Severity.INFORMATION
+            message += (
+                " The workspace declares no Services in that namespace, so it may live elsewhere"
+                if namespace
+                else " It may be an external host declared elsewhere"
+            )
+            message += " (see the externalHosts setting)."
+    # a hidden provider means the name is right and only its visibility is wrong
+    suggestions = [] if res.hidden else close_matches(host, _known_hosts(ctx, vs, host))
+    return ctx.finding(
+        RULE,
+        vs,
+        dest.host.span,
+        message,
+        severity=severity,
+        related=related,
+        fixes=list(replace_fixes(vs.uri, dest.host, suggestions)),
+    )
+
+
+def _known_hosts(ctx: Context, vs: VirtualService, host: str) -> list[str]:
+    """Host spellings to suggest, in the same form as the one written (short names stay short)."""
+    domain = ctx.settings.cluster_domain
+    fqdns = list(ctx.index.services.keys())
+    if "." not in host:
+        return [fqdn.split(".")[0] for fqdn in fqdns if cluster_namespace(fqdn, domain) == vs.namespace]
+    table = ctx.index.service_entries
+    entries = {ref.value for key in table.keys() for e in table.get(key) for ref in e.hosts}  # noqa: SIM118
+    return fqdns + [h for h in entries if not h.startswith("*")]
+
+
+RULE = Rule(
+    code="destination-host-not-found",
+    severity=Severity.WARNING,
+    summary="A route or mirror destination whose host nothing in the workspace provides.",
+    doc=DOC,
+    run=run,
+    istio_codes=("IST0101",),
+    kiali_codes=("KIA1101",),
+)

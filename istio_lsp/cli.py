@@ -1,0 +1,246 @@
+"""`istio-lsp serve` and `istio-lsp check`: the two front ends over the same analysis core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import unquote, urlparse
+
+import yaml
+
+from istio_lsp import __version__
+from istio_lsp.checks import RULES, RULES_BY_CODE, Finding, Severity, check_file
+from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index.discovery import discover, summarize_path
+from istio_lsp.settings import Settings
+
+FORMATS = ("text", "json", "sarif", "github")
+FAIL_LEVELS = ("error", "warning", "information", "hint", "never")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"istio-lsp {__version__}")
+        return 0
+    if args.command == "serve":
+        from istio_lsp.server import serve  # imported here: `check` must not pay for pygls
+
+        serve()
+        return 0
+    if args.command == "check":
+        return _check(args, parser)
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="istio-lsp", description="Language server and CI checker for Istio and Kubernetes manifests."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the language server over stdio")
+    check = commands.add_parser("check", help="check manifests and print findings")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    check.add_argument(
+        "--fail-on",
+        choices=FAIL_LEVELS,
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    check.add_argument("--config", type=Path, help="settings file (YAML or JSON, the same keys as the editor settings)")
+    check.add_argument("--default-namespace", help="namespace of resources without metadata.namespace")
+    check.add_argument("--cluster-domain", help="cluster DNS domain (default: cluster.local)")
+    check.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip")
+    check.add_argument(
+        "--external-host", action="append", default=[], metavar="GLOB", help="host provided outside these files"
+    )
+    check.add_argument(
+        "--external-gateway",
+        action="append",
+        default=[],
+        metavar="NS/NAME",
+        help="Gateway installed outside these files",
+    )
+    check.add_argument("--disable", action="append", default=[], metavar="CODE", help="rule code to turn off")
+    return parser
+
+
+def _settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Settings:
+    data: dict[str, Any] = {}
+    if args.config is not None:
+        try:
+            loaded = yaml.safe_load(args.config.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            parser.exit(2, f"istio-lsp: cannot read settings file {args.config}: {exc}\n")
+        if loaded is not None and not isinstance(loaded, dict):
+            parser.exit(2, f"istio-lsp: settings file {args.config} must hold a mapping\n")
+        data.update(loaded or {})
+    overrides = {
+        "defaultNamespace": args.default_namespace,
+        "clusterDomain": args.cluster_domain,
+    }
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    for key, extra in (
+        ("exclude", args.exclude),
+        ("externalHosts", args.external_host),
+        ("externalGateways", args.external_gateway),
+        ("disabledRules", args.disable),
+    ):
+        if extra:
+            data[key] = [*data.get(key, []), *extra]
+    settings, problems = Settings.from_dict(data)
+    for problem in problems:
+        print(f"istio-lsp: {problem}", file=sys.stderr)
+    unknown = [code for code in settings.disabled_rules if code not in RULES_BY_CODE]
+    if unknown:
+        parser.exit(2, f"istio-lsp: unknown rule code(s): {', '.join(unknown)}\n")
+    return settings
+
+
+def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    settings = _settings(args, parser)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        parser.exit(2, f"istio-lsp: no such file or directory: {', '.join(missing)}\n")
+    index = WorkspaceIndex(settings)
+    for root in args.paths:
+        for path in discover(Path(root), settings.exclude):
+            index.update(summarize_path(path, settings))
+    findings = [f for uri in sorted(index.files) for f in check_file(index, uri)]
+    _REPORTERS[args.format](findings, sys.stdout)
+    if args.fail_on == "never":
+        return 0
+    threshold = Severity.parse(args.fail_on)
+    return 1 if any(f.severity <= threshold for f in findings) else 0
+
+
+def display_path(uri: str) -> str:
+    """A file URI as a path relative to the current directory when it lies below it."""
+    path = unquote(urlparse(uri).path)
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+
+
+def _text(findings: list[Finding], out: TextIO) -> None:
+    for f in findings:
+        out.write(
+            f"{display_path(f.uri)}:{f.span.start_line + 1}:{f.span.start_char + 1}: "
+            f"{f.severity.label} [{f.code}] {f.message}\n"
+        )
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
+    print(f"{len(findings)} finding(s)" + (f": {summary}" if summary else ""), file=sys.stderr)
+
+
+def _json(findings: list[Finding], out: TextIO) -> None:
+    payload = {
+        "diagnostics": [
+            {
+                "file": display_path(f.uri),
+                "range": f.span.to_json(),
+                "severity": f.severity.label,
+                "code": f.code,
+                "message": f.message,
+                "resource": f.resource,
+            }
+            for f in findings
+        ]
+    }
+    json.dump(payload, out, indent=2)
+    out.write("\n")
+
+
+_SARIF_LEVELS = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFORMATION: "note",
+    Severity.HINT: "note",
+}
+
+
+def _sarif(findings: list[Finding], out: TextIO) -> None:
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.code,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.doc.split("\n\n")[0].replace("\n", " ")},
+            "helpUri": rule.doc_uri,
+            "defaultConfiguration": {"level": _SARIF_LEVELS[rule.severity]},
+        }
+        for rule in RULES
+    ]
+    rule_index = {rule.code: i for i, rule in enumerate(RULES)}
+    results = []
+    for f in findings:
+        results.append(
+            {
+                "ruleId": f.code,
+                "ruleIndex": rule_index[f.code],
+                "level": _SARIF_LEVELS[f.severity],
+                "message": {"text": f.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": display_path(f.uri).replace(os.sep, "/")},
+                            "region": {
+                                "startLine": f.span.start_line + 1,
+                                "startColumn": f.span.start_char + 1,
+                                "endLine": f.span.end_line + 1,
+                                "endColumn": f.span.end_char + 1,
+                            },
+                        },
+                        **({"logicalLocations": [{"fullyQualifiedName": f.resource}]} if f.resource else {}),
+                    }
+                ],
+            }
+        )
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "istio-lsp",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "columnKind": "utf16CodeUnits",
+                "results": results,
+            }
+        ],
+    }
+    json.dump(sarif, out, indent=2)
+    out.write("\n")
+
+
+def _github(findings: list[Finding], out: TextIO) -> None:
+    """GitHub Actions workflow commands: annotations on the pull request's files."""
+    levels = {Severity.ERROR: "error", Severity.WARNING: "warning"}
+    for f in findings:
+        level = levels.get(f.severity, "notice")
+        message = f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        out.write(
+            f"::{level} file={display_path(f.uri)},line={f.span.start_line + 1},col={f.span.start_char + 1},"
+            f"endLine={f.span.end_line + 1},endColumn={f.span.end_char + 1},title={f.code}::{message}\n"
+        )
+
+
+_REPORTERS = {"text": _text, "json": _json, "sarif": _sarif, "github": _github}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Which files of a workspace are manifests to index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pathspec
+
+from istio_lsp.index.summary import FileSummary, skipped_summary, summarize
+from istio_lsp.settings import Settings
+from istio_lsp.syntax import decode
+
+YAML_SUFFIXES = (".yaml", ".yml")
+# never manifests, often huge
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"})
+
+
+def exclusion(patterns: Iterable[str]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(list(patterns))
+
+
+def discover(root: Path, patterns: Iterable[str] = ()) -> Iterator[Path]:
+    """YAML files under `root`, skipping VCS and dependency folders and gitignore-style `patterns`."""
+    spec = exclusion(patterns)
+    if root.is_file():
+        yield root
+        return
+    for folder, dirs, files in os.walk(root):
+        rel_folder = os.path.relpath(folder, root)
+        kept = []
+        for d in sorted(dirs):
+            rel = d if rel_folder == "." else f"{rel_folder}/{d}"
+            if d not in SKIPPED_DIRS and not spec.match_file(rel + "/"):
+                kept.append(d)
+        dirs[:] = kept
+        for name in sorted(files):
+            if not name.endswith(YAML_SUFFIXES):
+                continue
+            rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+            if not spec.match_file(rel):
+                yield Path(folder) / name
+
+
+def is_manifest_path(path: str) -> bool:
+    return path.endswith(YAML_SUFFIXES)
+
+
+def summarize_path(path: Path, settings: Settings) -> FileSummary:
+    """Read and summarise one file from disk; unreadable, binary and oversized files become skipped summaries."""
+    uri = path.resolve().as_uri()
+    try:
+        size = path.stat().st_size
+        if size > settings.max_file_size:
+            return skipped_summary(
+                uri,
+                "too-large",
+                f"File skipped: {size / 1_048_576:.1f} MB is above the "
+                f"{settings.max_file_size / 1_048_576:.1f} MB limit (setting maxFileSize).",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return skipped_summary(uri, "unreadable", f"File skipped: cannot read it ({exc.strerror or exc}).")
+    text = decode(data)
+    if text is None:
+        return skipped_summary(uri, "binary", "File skipped: it is not UTF-8 text.")
+    return summarize(uri, text, settings)

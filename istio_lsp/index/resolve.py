@@ -1,0 +1,186 @@
+"""What a reference resolves to in the workspace, as Istio would resolve it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from istio_lsp.index.workspace import WorkspaceIndex
+from istio_lsp.model.hosts import (
+    cluster_namespace,
+    consumer_namespaces,
+    glob_match,
+    host_candidates,
+    service_fqdn,
+    visible,
+)
+from istio_lsp.model.resources import DestinationRule, Resource, Service, ServiceEntry, VirtualService, Workload
+
+_DNS_RESOLUTIONS = {"DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"}
+
+
+@dataclass
+class HostResolution:
+    """Everything the workspace says about one destination host, seen from one VirtualService."""
+
+    written: str
+    candidates: list[str]
+    consumers: list[str]  # namespaces whose proxies use the route
+    services: list[Service] = field(default_factory=list)
+    backed_entries: list[ServiceEntry] = field(default_factory=list)  # ServiceEntries with real endpoints
+    hollow_entries: list[ServiceEntry] = field(default_factory=list)  # ServiceEntries that register no endpoints
+    hidden: list[Resource] = field(default_factory=list)  # providers not exported to some consumer namespace
+    declaring: list[VirtualService] = field(default_factory=list)  # VirtualServices with the host in `hosts`
+    external: bool = False  # matches the externalHosts setting
+
+    @property
+    def fqdn(self) -> str:
+        return self.candidates[0]
+
+    @property
+    def provided(self) -> bool:
+        return bool(self.services or self.backed_entries or self.external)
+
+
+def resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> HostResolution:
+    settings = index.settings
+    candidates = host_candidates(written, vs.namespace, settings.cluster_domain)
+    consumers = consumer_namespaces(vs.export_to, vs.namespace) or [vs.namespace]
+    result = HostResolution(written, candidates, consumers)
+    result.external = glob_match(settings.external_hosts, candidates[0]) or glob_match(settings.external_hosts, written)
+    for service in index.services_for(candidates):
+        if all(visible(service.export_to, service.namespace, ns) for ns in consumers):
+            result.services.append(service)
+        else:
+            result.hidden.append(service)
+    exact = {id(e) for c in candidates for e in index.service_entries.get(c)}
+    for entry in index.service_entries_for(candidates):
+        if not all(visible(entry.export_to, entry.namespace, ns) for ns in consumers):
+            if id(entry) in exact:  # a hidden wildcard entry (`*` exported to `.`) says nothing about this host
+                result.hidden.append(entry)
+        elif has_endpoints(entry, candidates[0], settings.cluster_domain):
+            result.backed_entries.append(entry)
+        else:
+            result.hollow_entries.append(entry)
+    result.declaring = index.virtual_services_declaring(candidates)
+    return result
+
+
+def has_endpoints(entry: ServiceEntry, host: str, domain: str) -> bool:
+    """Whether a ServiceEntry gives Envoy somewhere to send traffic for `host`.
+
+    Explicit endpoints or a workload selector always do. Otherwise the proxy relies on
+    DNS (or, for NONE, on the address the client resolved): that works for a real
+    external name, but a name inside the cluster domain that no Service backs resolves
+    to nothing, which is exactly the ServiceEntry teams add to silence a missing host.
+    """
+    if entry.endpoint_count or entry.has_workload_selector:
+        return True
+    if entry.resolution == "STATIC":
+        return False
+    in_cluster = host.endswith(f".svc.{domain}") or "." not in host
+    return not in_cluster and (entry.resolution in _DNS_RESOLUTIONS or entry.resolution == "NONE")
+
+
+def routes_to_own_host(vs: VirtualService, candidates: list[str], domain: str) -> bool:
+    """Whether a VirtualService that declares a host also routes traffic to that host (a real service)."""
+    wanted = set(candidates)
+    for dest in vs.destinations:
+        if dest.role == "route" and wanted & set(host_candidates(dest.host.value, vs.namespace, domain)):
+            return True
+    return False
+
+
+def only_virtual(index: WorkspaceIndex, resolution: HostResolution) -> bool:
+    """True when the host exists only as a VirtualService host: a routing rule, not something to call.
+
+    Needs positive evidence, because the backing Service may live in another repository:
+    a ServiceEntry that registers the host without endpoints (added to silence
+    `istioctl analyze`), or VirtualServices that declare the host but never route to it
+    (they answer with directResponse, redirect, delegate, or send traffic elsewhere).
+    """
+    if resolution.provided or resolution.hidden or not resolution.declaring:
+        return False
+    if resolution.hollow_entries:
+        return True
+    domain = index.settings.cluster_domain
+    return not any(routes_to_own_host(vs, resolution.candidates, domain) for vs in resolution.declaring)
+
+
+@dataclass
+class RuleLookup:
+    """The DestinationRules that would apply to a route's host, and those that exist but are not visible."""
+
+    visible: list[DestinationRule]
+    hidden: list[DestinationRule]
+
+
+def destination_rules_for_route(index: WorkspaceIndex, candidates: list[str], consumers: list[str]) -> RuleLookup:
+    visible_rules: list[DestinationRule] = []
+    hidden: list[DestinationRule] = []
+    for rule in index.destination_rules_for(candidates):
+        if all(visible(rule.export_to, rule.namespace, ns) for ns in consumers):
+            visible_rules.append(rule)
+        else:
+            hidden.append(rule)
+    return RuleLookup(visible_rules, hidden)
+
+
+def services_for_rule(index: WorkspaceIndex, rule: DestinationRule) -> list[Service]:
+    if rule.host is None:
+        return []
+    return index.services_for(host_candidates(rule.host.value, rule.namespace, index.settings.cluster_domain))
+
+
+def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload]:
+    """Workloads of the Service's namespace whose pod labels satisfy its selector."""
+    if not service.selector:
+        return []
+    return [
+        w
+        for w in index.workloads_in(service.namespace)
+        if all(w.pod_labels.get(k) == v for k, v in service.selector.items())
+    ]
+
+
+def service_of(index: WorkspaceIndex, fqdn: str) -> list[Service]:
+    ns = cluster_namespace(fqdn, index.settings.cluster_domain)
+    if ns is None:
+        return []
+    name = fqdn.split(".")[0]
+    return index.services_for([service_fqdn(name, ns, index.settings.cluster_domain)])
+
+
+# Pod labels that say nothing about a version of the code (set by controllers or tooling).
+_IGNORED_LABEL_PREFIXES = (
+    "pod-template-hash",
+    "controller-revision-hash",
+    "statefulset.kubernetes.io/",
+    "batch.kubernetes.io/",
+    "job-name",
+    "controller-uid",
+)
+
+
+def distinguishing_labels(workload: Workload, selector: dict[str, str]) -> dict[str, str]:
+    """A workload's pod labels beyond the Service selector: what tells it apart from its siblings."""
+    return {
+        k: v for k, v in workload.pod_labels.items() if k not in selector and not k.startswith(_IGNORED_LABEL_PREFIXES)
+    }
+
+
+def labels_for_subset(index: WorkspaceIndex, services: list[Service], subset: str) -> dict[str, str] | None:
+    """Labels that would select the pods of `subset` among the workloads behind the Services, if a label says so.
+
+    `version: v1` is the convention: a label (preferring `version`) whose value on some
+    selected workload equals the subset name.
+    """
+    for service in services:
+        workloads = selected_workloads(index, service)
+        keys: list[str] = []
+        for w in workloads:
+            keys.extend(k for k in distinguishing_labels(w, service.selector) if k not in keys)
+        keys.sort(key=lambda k: (k != "version", k))
+        for key in keys:
+            if any(w.pod_labels.get(key) == subset for w in workloads):
+                return {key: subset}
+    return None

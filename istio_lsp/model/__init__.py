@@ -1,0 +1,1 @@
+"""Typed, lenient views of Kubernetes and Istio resources, and Istio's host semantics."""

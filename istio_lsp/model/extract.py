@@ -1,0 +1,316 @@
+"""Composed YAML documents → typed resources. Lenient: wrong shapes are skipped, never raised."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+
+from istio_lsp.model.resources import (
+    ISTIO_KINDS,
+    WORKLOAD_KINDS,
+    Destination,
+    DestinationRule,
+    Gateway,
+    GatewayServer,
+    HttpRule,
+    Ref,
+    Resource,
+    SelectorPolicy,
+    Service,
+    ServiceEntry,
+    ServicePort,
+    Subset,
+    VirtualService,
+    Workload,
+)
+from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
+from istio_lsp.syntax.nodes import get, integer, items, key_node, path, scalar, string_map, walk
+
+
+def resources_of(doc: YamlDocument, uri: str, default_namespace: str) -> list[Resource]:
+    """Every resource a document holds: itself, or the items of a `kind: List`."""
+    root = doc.root
+    if not isinstance(root, MappingNode):
+        return []
+    kind = scalar(get(root, "kind")) or ""
+    if kind.endswith("List") and isinstance(get(root, "items"), SequenceNode):
+        out: list[Resource] = []
+        for item in items(get(root, "items")):
+            resource = _resource(doc, item, uri, default_namespace)
+            if resource is not None:
+                out.append(resource)
+        return out
+    resource = _resource(doc, root, uri, default_namespace)
+    return [resource] if resource is not None else []
+
+
+def _last_node(node: Node) -> Node:
+    """The node whose text ends a block collection (libyaml ends blocks at the next token)."""
+    if isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
+        return node
+    last = node
+    for inner in walk(node, budget=10_000):
+        if (isinstance(inner, ScalarNode) or getattr(inner, "flow_style", False)) and (
+            last is node or inner.end_mark.index > last.end_mark.index
+        ):
+            last = inner
+    return last
+
+
+def content_span(doc: YamlDocument, node: Node) -> Span:
+    """A node's span ending at its last character."""
+    start = doc.span_of(node)
+    end = doc.span_of(_last_node(node))
+    return Span(start.start_line, start.start_char, end.end_line, end.end_char)
+
+
+def _ref(doc: YamlDocument, node: Node | None) -> Ref | None:
+    value = scalar(node)
+    if value is None or node is None:
+        return None
+    style = getattr(node, "style", None)
+    return Ref(value, doc.span_of(node), style if style in ("'", '"') else "")
+
+
+def _refs(doc: YamlDocument, node: Node | None) -> list[Ref]:
+    return [r for r in (_ref(doc, item) for item in items(node)) if r is not None]
+
+
+def _strings(node: Node | None) -> list[str]:
+    return [v for v in (scalar(item) for item in items(node)) if v is not None]
+
+
+def _resource(doc: YamlDocument, node: Node, uri: str, default_namespace: str) -> Resource | None:
+    if not isinstance(node, MappingNode):
+        return None
+    kind = scalar(get(node, "kind"))
+    api_version = scalar(get(node, "apiVersion"))
+    if not kind or not api_version:
+        return None
+    metadata = get(node, "metadata")
+    name_node = get(metadata, "name")
+    name = scalar(name_node) or scalar(get(metadata, "generateName")) or ""
+    namespace = scalar(get(metadata, "namespace")) or ("" if kind == "Namespace" else default_namespace)
+    span = content_span(doc, node)
+    name_span = doc.span_of(name_node) if name_node is not None else doc.span_of(get(node, "kind") or node)
+    base = dict(
+        kind=kind,
+        api_version=api_version,
+        name=name,
+        namespace=namespace,
+        uri=uri,
+        doc_index=doc.index,
+        span=span,
+        name_span=name_span,
+        labels=string_map(get(metadata, "labels")),
+        namespace_explicit=scalar(get(metadata, "namespace")) is not None,
+    )
+    spec = get(node, "spec")
+    group = api_version.split("/")[0] if "/" in api_version else ""
+    if kind in ISTIO_KINDS and group in ("networking.istio.io", "security.istio.io"):
+        builder = _ISTIO_BUILDERS.get(kind, _selector_policy)
+        return builder(doc, base, spec)
+    if kind == "Service" and api_version == "v1":
+        return _service(doc, base, node, spec)
+    if kind in WORKLOAD_KINDS:
+        return _workload(doc, base, node, spec)
+    return Resource(**base)  # type: ignore[arg-type]
+
+
+def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    vs = VirtualService(**base)
+    vs.hosts = _refs(doc, get(spec, "hosts"))
+    vs.gateways = _refs(doc, get(spec, "gateways"))
+    vs.export_to = _strings(get(spec, "exportTo"))
+    for protocol in ("http", "tcp", "tls"):
+        for rule_index, rule in enumerate(items(get(spec, protocol))):
+            for match in items(get(rule, "match")):
+                vs.gateways.extend(_refs(doc, get(match, "gateways")))
+            rule_path = f"spec.{protocol}[{rule_index}]"
+            route = get(rule, "route")
+            for dest_index, weighted in enumerate(items(route)):
+                dest = _destination(
+                    doc,
+                    get(weighted, "destination"),
+                    "route",
+                    protocol,
+                    rule_index,
+                    f"{rule_path}.route[{dest_index}].destination",
+                )
+                if dest is not None:
+                    vs.destinations.append(dest)
+            if protocol != "http":
+                continue
+            mirror = _destination(doc, get(rule, "mirror"), "mirror", protocol, rule_index, f"{rule_path}.mirror")
+            if mirror is not None:
+                vs.destinations.append(mirror)
+            for mirror_index, policy in enumerate(items(get(rule, "mirrors"))):
+                extra = _destination(
+                    doc,
+                    get(policy, "destination"),
+                    "mirror",
+                    protocol,
+                    rule_index,
+                    f"{rule_path}.mirrors[{mirror_index}].destination",
+                )
+                if extra is not None:
+                    vs.destinations.append(extra)
+            vs.http_rules.append(_http_rule(doc, rule_index, rule, route))
+    return vs
+
+
+def _destination(
+    doc: YamlDocument, node: Node | None, role: str, protocol: str, rule_index: int, field_path: str
+) -> Destination | None:
+    host = _ref(doc, get(node, "host"))
+    if host is None or node is None:
+        return None
+    block = isinstance(node, MappingNode) and not node.flow_style
+    host_key = key_node(node, "host")
+    subset_key = key_node(node, "subset")
+    return Destination(
+        host=host,
+        subset=_ref(doc, get(node, "subset")),
+        port=integer(path(node, "port", "number")),
+        role=role,
+        protocol=protocol,
+        rule_index=rule_index,
+        path=field_path,
+        span=content_span(doc, node),
+        key_column=host_key.start_mark.column if block and host_key is not None else None,
+        subset_line=doc.span_of(subset_key).start_line if block and subset_key is not None else None,
+    )
+
+
+def _http_rule(doc: YamlDocument, index: int, rule: Node, route: Node | None) -> HttpRule:
+    route_span = None
+    route_key = key_node(rule, "route")
+    if route_key is not None and route is not None:
+        key_span = doc.span_of(route_key)
+        value_span = content_span(doc, route)
+        route_span = Span(key_span.start_line, key_span.start_char, value_span.end_line, value_span.end_char)
+    direct = get(rule, "directResponse")
+    direct_text = None
+    if isinstance(direct, MappingNode):
+        # as written, re-indented so that its first key sits at column 0
+        end_index = _last_node(direct).end_mark.index
+        source = " " * direct.start_mark.column + doc.text[direct.start_mark.index : end_index]
+        direct_text = source.strip() if direct.flow_style else textwrap.dedent(source)
+    return HttpRule(index, content_span(doc, rule), route_span, len(items(route)), direct_text)
+
+
+def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    dr = DestinationRule(**base)
+    dr.host = _ref(doc, get(spec, "host"))
+    dr.export_to = _strings(get(spec, "exportTo"))
+    subsets = get(spec, "subsets")
+    for item in items(subsets):
+        name = _ref(doc, get(item, "name"))
+        if name is None:
+            continue
+        labels_node = get(item, "labels")
+        labels_key = key_node(item, "labels")
+        dr.subsets.append(
+            Subset(
+                name=name,
+                labels=string_map(labels_node),
+                labels_span=content_span(doc, labels_node) if isinstance(labels_node, MappingNode) else None,
+                labels_key_span=doc.span_of(labels_key) if labels_key is not None else None,
+                span=content_span(doc, item),
+                labels_flow=isinstance(labels_node, MappingNode) and bool(labels_node.flow_style),
+            )
+        )
+    if isinstance(spec, MappingNode) and not spec.flow_style:
+        spec_span = content_span(doc, spec)
+        dr.spec_indent = spec.start_mark.column
+        dr.insert_after = (spec_span.end_line, spec_span.end_char)
+        if isinstance(subsets, SequenceNode) and subsets.value:
+            if subsets.flow_style:
+                dr.insert_after = None
+            else:
+                subsets_span = content_span(doc, subsets)
+                dr.subset_indent = subsets.start_mark.column
+                dr.insert_after = (subsets_span.end_line, subsets_span.end_char)
+    return dr
+
+
+def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    gateway = Gateway(**base)
+    gateway.selector = string_map(get(spec, "selector"))
+    for server in items(get(spec, "servers")):
+        gateway.servers.append(
+            GatewayServer(
+                port=integer(path(server, "port", "number")),
+                protocol=scalar(path(server, "port", "protocol")),
+                hosts=_strings(get(server, "hosts")),
+            )
+        )
+    return gateway
+
+
+def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    entry = ServiceEntry(**base)
+    entry.hosts = _refs(doc, get(spec, "hosts"))
+    entry.resolution = (scalar(get(spec, "resolution")) or "NONE").upper()
+    entry.location = (scalar(get(spec, "location")) or "MESH_EXTERNAL").upper()
+    entry.endpoint_count = len(items(get(spec, "endpoints")))
+    entry.has_workload_selector = bool(string_map(path(spec, "workloadSelector", "labels")))
+    entry.export_to = _strings(get(spec, "exportTo"))
+    entry.ports = [p for p in (integer(get(port, "number")) for port in items(get(spec, "ports"))) if p is not None]
+    return entry
+
+
+def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    policy = SelectorPolicy(**base)
+    selector = get(spec, "workloadSelector") if base["kind"] == "Sidecar" else get(spec, "selector")
+    labels = get(selector, "labels") if base["kind"] == "Sidecar" else get(selector, "matchLabels")
+    if labels is not None:
+        policy.selector = string_map(labels)
+        policy.selector_span = content_span(doc, labels)
+    return policy
+
+
+def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Resource:
+    service = Service(**base)
+    service.selector = string_map(get(spec, "selector"))
+    service.service_type = scalar(get(spec, "type")) or "ClusterIP"
+    for port in items(get(spec, "ports")):
+        service.ports.append(
+            ServicePort(
+                name=scalar(get(port, "name")),
+                port=integer(get(port, "port")),
+                target_port=scalar(get(port, "targetPort")),
+                protocol=scalar(get(port, "protocol")),
+            )
+        )
+    annotation = scalar(path(node, "metadata", "annotations", "networking.istio.io/exportTo"))
+    if annotation:
+        service.export_to = [part.strip() for part in annotation.split(",") if part.strip()]
+    return service
+
+
+def _pod_template(kind: str, node: Node, spec: Node | None) -> Node | None:
+    """The metadata node that carries the pod labels of a workload."""
+    if kind == "Pod":
+        return get(node, "metadata")
+    if kind == "CronJob":
+        return path(spec, "jobTemplate", "spec", "template", "metadata")
+    return path(spec, "template", "metadata")
+
+
+def _workload(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Resource:
+    workload = Workload(**base)
+    metadata = _pod_template(base["kind"], node, spec)
+    labels = get(metadata, "labels")
+    workload.pod_labels = string_map(labels)
+    if labels is not None:
+        workload.pod_labels_span = content_span(doc, labels)
+    return workload
+
+
+_ISTIO_BUILDERS: dict[str, Callable[[YamlDocument, dict, Node | None], Resource]] = {
+    "VirtualService": _virtual_service,
+    "DestinationRule": _destination_rule,
+    "Gateway": _gateway,
+    "ServiceEntry": _service_entry,
+}

@@ -1,0 +1,174 @@
+"""Typed, compact views of the resources the checks read.
+
+A resource keeps only what checks and features need, each value with its span,
+never the parse tree: a workspace of thousands of files stays small in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from istio_lsp.syntax import Span
+
+NETWORKING_VERSIONS = ("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")
+SECURITY_VERSIONS = ("security.istio.io/v1", "security.istio.io/v1beta1")
+
+ISTIO_KINDS: dict[str, tuple[str, ...]] = {
+    "VirtualService": NETWORKING_VERSIONS,
+    "DestinationRule": NETWORKING_VERSIONS,
+    "Gateway": NETWORKING_VERSIONS,
+    "ServiceEntry": NETWORKING_VERSIONS,
+    "Sidecar": NETWORKING_VERSIONS,
+    "AuthorizationPolicy": SECURITY_VERSIONS,
+    "PeerAuthentication": SECURITY_VERSIONS,
+    "RequestAuthentication": SECURITY_VERSIONS,
+}
+
+WORKLOAD_KINDS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("apps/v1",),
+    "StatefulSet": ("apps/v1",),
+    "DaemonSet": ("apps/v1",),
+    "ReplicaSet": ("apps/v1",),
+    "Job": ("batch/v1",),
+    "CronJob": ("batch/v1", "batch/v1beta1"),
+    "Pod": ("v1",),
+}
+
+
+@dataclass(slots=True)
+class Ref:
+    """A scalar value as written, with where it was written."""
+
+    value: str
+    span: Span
+    quote: str = ""  # the quote character the value was written with, if any
+
+
+@dataclass(slots=True, eq=False)
+class Resource:
+    kind: str
+    api_version: str
+    name: str
+    namespace: str
+    uri: str
+    doc_index: int
+    span: Span  # the whole document
+    name_span: Span  # metadata.name's value, or the document start when missing
+    labels: dict[str, str] = field(default_factory=dict)
+    namespace_explicit: bool = True
+
+    @property
+    def display(self) -> str:
+        """`Kind namespace/name`, the resource id used in CLI output and messages."""
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(slots=True)
+class Destination:
+    """A route or mirror destination of a VirtualService."""
+
+    host: Ref
+    subset: Ref | None
+    port: int | None
+    role: str  # "route" or "mirror"
+    protocol: str  # "http", "tcp" or "tls"
+    rule_index: int
+    path: str  # field path, e.g. spec.http[0].route[1].destination
+    span: Span  # the destination mapping
+    key_column: int | None = None  # column of the `host` key in block style, for inserting sibling keys
+    subset_line: int | None = None  # line of the `subset` key in block style, for deleting it
+
+
+@dataclass(slots=True)
+class HttpRule:
+    """What quick fixes need to know about one `spec.http[]` rule."""
+
+    index: int
+    span: Span
+    route_span: Span | None  # from the `route` key to the end of its value
+    route_count: int
+    direct_response: str | None  # the directResponse value, as written, dedented
+
+
+@dataclass(slots=True, eq=False)
+class VirtualService(Resource):
+    hosts: list[Ref] = field(default_factory=list)
+    gateways: list[Ref] = field(default_factory=list)  # spec.gateways and every match[].gateways
+    export_to: list[str] = field(default_factory=list)
+    destinations: list[Destination] = field(default_factory=list)
+    http_rules: list[HttpRule] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Subset:
+    name: Ref
+    labels: dict[str, str]
+    labels_span: Span | None  # the labels mapping value
+    labels_key_span: Span | None
+    span: Span  # the subset item
+    labels_flow: bool = False  # labels written as `{k: v}`
+
+
+@dataclass(slots=True, eq=False)
+class DestinationRule(Resource):
+    host: Ref | None = None
+    subsets: list[Subset] = field(default_factory=list)
+    export_to: list[str] = field(default_factory=list)
+    # where a new subset goes: after this position, as an item indented like the others
+    insert_after: tuple[int, int] | None = None  # None: spec is not a block mapping, no safe place
+    subset_indent: int | None = None  # column of the items' `-`; None: there is no `subsets:` list yet
+    spec_indent: int = 2
+
+
+@dataclass(slots=True)
+class GatewayServer:
+    port: int | None
+    protocol: str | None
+    hosts: list[str]
+
+
+@dataclass(slots=True, eq=False)
+class Gateway(Resource):
+    selector: dict[str, str] = field(default_factory=dict)
+    servers: list[GatewayServer] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class ServiceEntry(Resource):
+    hosts: list[Ref] = field(default_factory=list)
+    resolution: str = "NONE"
+    location: str = "MESH_EXTERNAL"
+    endpoint_count: int = 0
+    has_workload_selector: bool = False
+    export_to: list[str] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ServicePort:
+    name: str | None
+    port: int | None
+    target_port: str | None
+    protocol: str | None
+
+
+@dataclass(slots=True, eq=False)
+class Service(Resource):
+    selector: dict[str, str] = field(default_factory=dict)
+    ports: list[ServicePort] = field(default_factory=list)
+    service_type: str = "ClusterIP"
+    export_to: list[str] = field(default_factory=list)  # networking.istio.io/exportTo annotation
+
+
+@dataclass(slots=True, eq=False)
+class Workload(Resource):
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    pod_labels_span: Span | None = None
+
+
+@dataclass(slots=True, eq=False)
+class SelectorPolicy(Resource):
+    """Sidecar, AuthorizationPolicy, PeerAuthentication, RequestAuthentication."""
+
+    selector: dict[str, str] | None = None
+    selector_span: Span | None = None

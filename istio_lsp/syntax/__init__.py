@@ -1,0 +1,36 @@
+"""YAML text → documents with exact source spans. Knows nothing of Istio, LSP or disk."""
+
+from istio_lsp.syntax.parser import (
+    DEFAULT_MAX_FILE_BYTES,
+    MappingNode,
+    Node,
+    ParsedFile,
+    ScalarNode,
+    SequenceNode,
+    SkippedFile,
+    SyntaxProblem,
+    YamlDocument,
+    decode,
+    parse_document,
+    parse_file,
+)
+from istio_lsp.syntax.spans import Span, units_to_utf16, utf16_len, utf16_to_units
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "MappingNode",
+    "Node",
+    "ParsedFile",
+    "ScalarNode",
+    "SequenceNode",
+    "SkippedFile",
+    "Span",
+    "SyntaxProblem",
+    "YamlDocument",
+    "decode",
+    "parse_document",
+    "parse_file",
+    "units_to_utf16",
+    "utf16_len",
+    "utf16_to_units",
+]

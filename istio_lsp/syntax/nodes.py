@@ -1,0 +1,115 @@
+"""Lenient accessors over composed YAML nodes: wrong shapes give None, never raise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from istio_lsp.syntax.parser import MappingNode, Node, ScalarNode, SequenceNode
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_NULL_VALUES = {"", "~", "null", "Null", "NULL"}
+
+
+def pairs(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
+    """Key/value pairs of a mapping whose keys are scalars; `<<` merges expand one level."""
+    if not isinstance(node, MappingNode):
+        return
+    for key, value in node.value:
+        if not isinstance(key, ScalarNode):
+            continue
+        if key.tag == _MERGE_TAG or (key.value == "<<" and key.style is None):
+            merged = value.value if isinstance(value, SequenceNode) else [value]
+            for source in merged:
+                if isinstance(source, MappingNode) and source is not node:
+                    for inner_key, inner_value in source.value:
+                        if isinstance(inner_key, ScalarNode):
+                            yield inner_key, inner_value
+            continue
+        yield key, value
+
+
+def get(node: Node | None, key: str) -> Node | None:
+    """The value of `key` in a mapping node (the last one wins, as in Kubernetes)."""
+    found = None
+    for k, v in pairs(node):
+        if k.value == key:
+            found = v
+    return found
+
+
+def key_node(node: Node | None, key: str) -> ScalarNode | None:
+    """The key node of `key` in a mapping, for spans that point at the key itself."""
+    found = None
+    for k, _ in pairs(node):
+        if k.value == key:
+            found = k
+    return found
+
+
+def path(node: Node | None, *keys: str) -> Node | None:
+    for key in keys:
+        node = get(node, key)
+        if node is None:
+            return None
+    return node
+
+
+def items(node: Node | None) -> list[Node]:
+    """Items of a sequence node; anything else gives an empty list."""
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def scalar(node: Node | None) -> str | None:
+    """The text of a non-null scalar, else None."""
+    if not isinstance(node, ScalarNode):
+        return None
+    if node.style is None and node.value in _NULL_VALUES:
+        return None
+    return str(node.value)
+
+
+def string_map(node: Node | None) -> dict[str, str]:
+    """A mapping of scalars to scalars (labels, selectors); other entries are dropped."""
+    result: dict[str, str] = {}
+    for k, v in pairs(node):
+        if isinstance(v, ScalarNode):
+            value = "" if v.style is None and v.value in _NULL_VALUES else str(v.value)
+            result[str(k.value)] = value
+    return result
+
+
+def integer(node: Node | None) -> int | None:
+    text = scalar(node)
+    if text is None:
+        return None
+    try:
+        return int(text, 0) if text.lower().startswith(("0x", "0o")) else int(text)
+    except ValueError:
+        return None
+
+
+def walk(root: Node | None, budget: int = 200_000) -> Iterator[Node]:
+    """Every node under `root` once, depth-first, stopping after `budget` nodes.
+
+    Aliases make the composed tree a graph (possibly cyclic): each node is
+    visited once, so an alias bomb costs no more than its text.
+    """
+    if root is None:
+        return
+    seen: set[int] = set()
+    stack: list[Node] = [root]
+    while stack and budget > 0:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        budget -= 1
+        yield node
+        if isinstance(node, MappingNode):
+            for k, v in reversed(node.value):
+                stack.append(v)
+                stack.append(k)
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed(node.value))

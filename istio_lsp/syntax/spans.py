@@ -1,0 +1,62 @@
+"""Source positions as LSP counts them: 0-based lines, UTF-16 code units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A range in a file. Characters are UTF-16 code units, as LSP's default encoding."""
+
+    start_line: int
+    start_char: int
+    end_line: int
+    end_char: int
+
+    def contains(self, line: int, char: int) -> bool:
+        """True when (line, char) lies inside the span, both ends included."""
+        if (line, char) < (self.start_line, self.start_char):
+            return False
+        return (line, char) <= (self.end_line, self.end_char)
+
+    def to_json(self) -> dict[str, dict[str, int]]:
+        return {
+            "start": {"line": self.start_line, "character": self.start_char},
+            "end": {"line": self.end_line, "character": self.end_char},
+        }
+
+
+def utf16_len(text: str) -> int:
+    """Length of `text` in UTF-16 code units."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf16_to_units(line_text: str, utf16_col: int, encoding: str) -> int:
+    """Convert a UTF-16 column on `line_text` to another LSP position encoding."""
+    if encoding == "utf-16" or line_text.isascii():
+        return utf16_col
+    units = 0
+    consumed = 0
+    for ch in line_text:
+        if units >= utf16_col:
+            break
+        units += 2 if ord(ch) > 0xFFFF else 1
+        consumed += 1
+    prefix = line_text[:consumed]
+    if encoding == "utf-8":
+        return len(prefix.encode("utf-8"))
+    return len(prefix)  # utf-32: code points
+
+
+def units_to_utf16(line_text: str, col: int, encoding: str) -> int:
+    """Convert a column in another LSP position encoding to UTF-16 code units."""
+    if encoding == "utf-16" or line_text.isascii():
+        return col
+    if encoding == "utf-8":
+        prefix = line_text.encode("utf-8")[:col].decode("utf-8", errors="ignore")
+    else:
+        prefix = line_text[:col]
+    return utf16_len(prefix)
