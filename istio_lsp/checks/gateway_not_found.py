@@ -62,6 +62,8 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
             namespace, name = gateway_key(ref.value, vs.namespace)
             if ctx.index.gateway(namespace, name) or glob_match(ctx.settings.external_gateways, f"{namespace}/{name}"):
                 continue
+            if _kubernetes_gateway(ctx, namespace, name):
+                continue  # Istio binds a VirtualService to a Gateway API Gateway of that name too
             known_namespace = bool(ctx.index.in_namespace(namespace))
             message = f"No Gateway `{namespace}/{name}` in the workspace; the routes bound to it receive no traffic."
             if not known_namespace:
@@ -77,6 +79,14 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
                 severity=None if known_namespace else Severity.INFORMATION,
                 fixes=list(replace_fixes(vs.uri, ref, close_matches(ref.value, _spellings(ctx, vs.namespace)))),
             )
+
+
+def _kubernetes_gateway(ctx: Context, namespace: str, name: str) -> bool:
+    """Whether the workspace declares a Gateway API (gateway.networking.k8s.io) Gateway `namespace/name`."""
+    return any(
+        r.kind == "Gateway" and r.name == name and r.api_version.startswith("gateway.networking.k8s.io/")
+        for r in ctx.index.in_namespace(namespace)
+    )
 
 
 def _spellings(ctx: Context, namespace: str) -> list[str]:

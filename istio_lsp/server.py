@@ -1,0 +1,414 @@
+"""The language server: pygls wiring only. Analysis lives in the core; this module moves text in and findings out."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from istio_lsp import __version__
+from istio_lsp.checks import check_file
+from istio_lsp.features.code_actions import quick_fixes
+from istio_lsp.features.diagnostics import to_diagnostic
+from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
+from istio_lsp.index.discovery import discover, exclusion, is_manifest_path, summarize_path
+from istio_lsp.settings import Settings
+
+log = logging.getLogger("istio_lsp.server")
+
+CONFIG_SECTION = "istioLsp"
+INDEX_BATCH = 200  # files summarised per worker round trip while indexing
+
+R = TypeVar("R")
+
+
+class IstioLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("istio-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.settings = Settings()
+        self.index = WorkspaceIndex(self.settings)
+        self.roots: list[Path] = []
+        self.init_settings: Any = None
+        self.published: dict[str, list[types.Diagnostic]] = {}
+        self.dirty: set[str] = set()
+        self.flush_timer: asyncio.TimerHandle | None = None
+        self.indexed = asyncio.Event()
+        self.client_uri: dict[str, str] = {}  # normalised uri → the spelling the client used
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # Log instead of popping up a message box for every internal error.
+        log.error("internal error: %s", error, exc_info=error)
+
+
+server = IstioLanguageServer()
+
+
+def guarded(default: Callable[[], R]) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Run a handler so that any failure is logged and answered with an empty result."""
+
+    def decorate(handler: Callable[..., R]) -> Callable[..., R]:
+        if asyncio.iscoroutinefunction(handler):
+
+            @functools.wraps(handler)
+            async def run_async(*args: Any) -> Any:
+                try:
+                    return await handler(*args)
+                except Exception:
+                    log.exception("%s failed", handler.__name__)
+                    return default()
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(handler)
+        def run(*args: Any) -> R:
+            try:
+                return handler(*args)
+            except Exception:
+                log.exception("%s failed", handler.__name__)
+                return default()
+
+        return run
+
+    return decorate
+
+
+def normalize(uri: str) -> str:
+    """One spelling per file, so `file:///a%40b` and `file:///a@b` share an index entry."""
+    if not uri.startswith("file:"):
+        return uri
+    path = to_fs_path(uri)
+    return Path(path).resolve().as_uri() if path else uri
+
+
+# ---- lifecycle ---------------------------------------------------------------
+
+
+@server.feature(types.INITIALIZE)
+@guarded(lambda: None)
+def on_initialize(ls: IstioLanguageServer, params: types.InitializeParams) -> None:
+    options = params.initialization_options
+    if isinstance(options, dict) and isinstance(options.get(CONFIG_SECTION), dict):
+        options = options[CONFIG_SECTION]
+    ls.init_settings = options
+    _apply_settings(ls, options)
+    folders = params.workspace_folders or []
+    uris = [f.uri for f in folders] or [u for u in [params.root_uri] if u]
+    if not uris and params.root_path:
+        uris = [from_fs_path(params.root_path) or ""]
+    ls.roots = [Path(p) for p in (to_fs_path(u) for u in uris if u) if p]
+
+
+@server.feature(types.INITIALIZED)
+@guarded(lambda: None)
+async def on_initialized(ls: IstioLanguageServer, params: types.InitializedParams) -> None:
+    await _pull_configuration(ls)
+    await _watch_files(ls)
+    await _index_workspace(ls)
+
+
+def _apply_settings(ls: IstioLanguageServer, raw: Any) -> bool:
+    """Take new settings; True when they differ from the current ones."""
+    settings, problems = Settings.from_dict(raw)
+    for problem in problems:
+        ls.window_log_message(types.LogMessageParams(types.MessageType.Warning, f"istio-lsp: {problem}"))
+    if settings == ls.settings:
+        return False
+    ls.settings = settings
+    return True
+
+
+async def _pull_configuration(ls: IstioLanguageServer) -> bool:
+    workspace = ls.client_capabilities.workspace
+    if not (workspace and workspace.configuration):
+        return False
+    try:
+        (config,) = await ls.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+        )
+    except Exception:
+        log.warning("workspace/configuration failed; keeping initialization options", exc_info=True)
+        return False
+    if config is None:  # the client knows no such section: initialization options stand
+        return False
+    merged = {**(ls.init_settings if isinstance(ls.init_settings, dict) else {}), **config}
+    return _apply_settings(ls, merged)
+
+
+async def _watch_files(ls: IstioLanguageServer) -> None:
+    workspace = ls.client_capabilities.workspace
+    watched = workspace.did_change_watched_files if workspace else None
+    if not (watched and watched.dynamic_registration):
+        return  # such clients (Neovim) get rescans on save and on open instead
+    await ls.client_register_capability_async(
+        types.RegistrationParams(
+            registrations=[
+                types.Registration(
+                    id="istio-lsp-watch-yaml",
+                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                        watchers=[types.FileSystemWatcher(glob_pattern="**/*.{yaml,yml}")]
+                    ),
+                )
+            ]
+        )
+    )
+
+
+async def _index_workspace(ls: IstioLanguageServer) -> None:
+    """Index every manifest under the workspace roots, then publish diagnostics for all of them."""
+    ls.indexed.clear()
+    settings = ls.settings
+    ls.index = WorkspaceIndex(settings)
+    token = await _begin_progress(ls, "Indexing Istio manifests")
+    paths = await asyncio.to_thread(_discover_all, ls.roots, settings)
+    for start in range(0, len(paths), INDEX_BATCH):
+        batch = paths[start : start + INDEX_BATCH]
+        summaries = await asyncio.to_thread(lambda b=batch: [summarize_path(p, settings) for p in b])  # type: ignore[misc]
+        open_docs = {normalize(uri) for uri in ls.workspace.text_documents}
+        for summary in summaries:
+            if summary.uri not in open_docs:  # unsaved text wins over disk
+                ls.index.update(summary)
+        if token:
+            done = min(start + INDEX_BATCH, len(paths))
+            ls.work_done_progress.report(
+                token,
+                types.WorkDoneProgressReport(message=f"{done}/{len(paths)} files", percentage=done * 100 // len(paths)),
+            )
+    for uri, doc in list(ls.workspace.text_documents.items()):
+        if is_manifest_path(uri):
+            ls.index.update(_summarize_open(ls, uri, doc.source))
+    _publish(ls, list(ls.index.files))
+    ls.indexed.set()
+    stale = set(ls.published) - set(ls.index.files)
+    for uri in stale:  # files gone or excluded since the last index: clear what they showed
+        _send(ls, uri, [])
+    if token:
+        count = sum(len(d) for d in ls.published.values())
+        ls.work_done_progress.end(
+            token, types.WorkDoneProgressEnd(message=f"{len(ls.index.files)} files, {count} findings")
+        )
+
+
+def _discover_all(roots: Iterable[Path], settings: Settings) -> list[Path]:
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for root in roots:
+        for path in discover(root, settings.exclude):
+            if path not in seen:
+                seen.add(path)
+                out.append(path)
+    return out
+
+
+async def _begin_progress(ls: IstioLanguageServer, title: str) -> str | None:
+    window = ls.client_capabilities.window
+    if not (window and window.work_done_progress):
+        return None
+    token = str(uuid.uuid4())
+    try:
+        await ls.work_done_progress.create_async(token)
+    except Exception:
+        log.warning("client refused a progress token", exc_info=True)
+        return None
+    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, percentage=0))
+    return token
+
+
+# ---- documents ---------------------------------------------------------------
+
+
+def _summarize_open(ls: IstioLanguageServer, uri: str, text: str) -> FileSummary:
+    key = normalize(uri)
+    ls.client_uri[key] = uri
+    return summarize(key, text, ls.settings)
+
+
+def _excluded(ls: IstioLanguageServer, uri: str) -> bool:
+    path = to_fs_path(uri)
+    if not path or not ls.settings.exclude:
+        return False
+    spec = exclusion(ls.settings.exclude)
+    for root in ls.roots:
+        try:
+            relative = Path(path).resolve().relative_to(root.resolve())
+        except ValueError:
+            continue
+        return spec.match_file(relative.as_posix())
+    return False
+
+
+def _tracked(ls: IstioLanguageServer, uri: str, language_id: str | None = None) -> bool:
+    if language_id is not None and language_id not in ("yaml", "helm", "kubernetes"):
+        return is_manifest_path(uri) and not _excluded(ls, uri)
+    return (is_manifest_path(uri) or language_id == "yaml") and not _excluded(ls, uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+@guarded(lambda: None)
+def on_open(ls: IstioLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    doc = params.text_document
+    if not _tracked(ls, doc.uri, doc.language_id):
+        return
+    _schedule(ls, doc.uri, immediate=True)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+@guarded(lambda: None)
+def on_change(ls: IstioLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    if _tracked(ls, params.text_document.uri):
+        _schedule(ls, params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+@guarded(lambda: None)
+def on_save(ls: IstioLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+    # Clients without file watching (Neovim) tell us about disk changes only through saves.
+    if _tracked(ls, params.text_document.uri):
+        _schedule(ls, params.text_document.uri, immediate=True)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+@guarded(lambda: None)
+def on_close(ls: IstioLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    key = normalize(uri)
+    if key not in ls.index.files:
+        return
+    # Unsaved edits are gone with the buffer: the file on disk is the truth again.
+    path = to_fs_path(uri)
+    if path and Path(path).is_file():
+        affected = ls.index.update(summarize_path(Path(path), ls.settings))
+    else:
+        affected = ls.index.remove(key)
+        _send(ls, key, [])
+    _publish(ls, affected)
+
+
+def _schedule(ls: IstioLanguageServer, uri: str, immediate: bool = False) -> None:
+    """Re-analyse soon: edits in quick succession are batched, so only the last text is analysed."""
+    ls.dirty.add(uri)
+    if ls.flush_timer is not None:
+        ls.flush_timer.cancel()
+    delay = 0 if immediate else ls.settings.debounce_ms / 1000
+    loop = asyncio.get_running_loop()
+    ls.flush_timer = loop.call_later(delay, _flush, ls)
+
+
+def _flush(ls: IstioLanguageServer) -> None:
+    ls.flush_timer = None
+    dirty, ls.dirty = ls.dirty, set()
+    affected: set[str] = set()
+    for uri in dirty:
+        try:
+            doc = ls.workspace.text_documents.get(uri)
+            if doc is not None:
+                affected |= ls.index.update(_summarize_open(ls, uri, doc.source))
+        except Exception:
+            log.exception("analysing %s failed", uri)
+    # Until the workspace is indexed, cross-file findings would be guesses (every host "missing"):
+    # indexing publishes all files, open ones included, when it ends.
+    if ls.indexed.is_set():
+        _publish(ls, affected)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+@guarded(lambda: None)
+def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+    open_docs = {normalize(u) for u in ls.workspace.text_documents}
+    affected: set[str] = set()
+    for change in params.changes:
+        key = normalize(change.uri)
+        if key in open_docs or not is_manifest_path(change.uri) or _excluded(ls, change.uri):
+            continue  # an open buffer wins over the disk until it is closed
+        path = to_fs_path(change.uri)
+        if change.type == types.FileChangeType.Deleted or not path or not Path(path).is_file():
+            affected |= ls.index.remove(key)
+            _send(ls, key, [])
+        else:
+            affected |= ls.index.update(summarize_path(Path(path), ls.settings))
+    if ls.indexed.is_set():
+        _publish(ls, affected)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+@guarded(lambda: None)
+async def on_configuration(ls: IstioLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+    changed = False
+    settings = params.settings
+    if isinstance(settings, dict) and isinstance(settings.get(CONFIG_SECTION), dict):
+        changed = _apply_settings(ls, settings[CONFIG_SECTION])
+    else:
+        changed = await _pull_configuration(ls)
+    if changed:  # every summary depends on the settings (namespace, domain, limits): start over
+        await _index_workspace(ls)
+
+
+# ---- publishing --------------------------------------------------------------
+
+
+def _line_lookup(ls: IstioLanguageServer) -> Callable[[str, int], str | None]:
+    def lookup(uri: str, line: int) -> str | None:
+        doc = ls.workspace.text_documents.get(ls.client_uri.get(uri, uri))
+        if doc is not None:
+            lines = doc.lines
+            return lines[line] if line < len(lines) else None
+        summary = ls.index.files.get(uri)
+        return summary.nonascii_lines.get(line) if summary else None
+
+    return lookup
+
+
+def _publish(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
+    encoding = str(ls.workspace.position_encoding or "utf-16")
+    lookup = _line_lookup(ls)
+    for uri in sorted(set(uris)):
+        try:
+            diagnostics = [to_diagnostic(f, lookup, encoding) for f in check_file(ls.index, uri)]
+        except Exception:
+            log.exception("checking %s failed", uri)
+            continue
+        _send(ls, uri, diagnostics)
+
+
+def _send(ls: IstioLanguageServer, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+    if ls.published.get(uri, []) == diagnostics and uri in ls.published:
+        return
+    if not diagnostics and uri not in ls.published:
+        return  # nothing shown, nothing to clear
+    client_uri = ls.client_uri.get(uri, uri)
+    doc = ls.workspace.text_documents.get(client_uri)
+    version = doc.version if doc is not None else None
+    if doc is not None and client_uri in ls.dirty:
+        return  # the text changed since this analysis: its result is stale, the next run publishes
+    ls.published[uri] = diagnostics
+    if not diagnostics:
+        del ls.published[uri]
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=client_uri, diagnostics=diagnostics, version=version)
+    )
+
+
+# ---- requests ----------------------------------------------------------------
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+@guarded(list)
+def on_code_action(ls: IstioLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    return quick_fixes(params)
+
+
+def serve() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    server.start_io()

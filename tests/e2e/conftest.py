@@ -1,0 +1,31 @@
+"""Shared setup for end-to-end tests: the real `istio-lsp serve` process over stdio, driven by pytest-lsp."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "istio_lsp"])
+
+
+def uri_of(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def accept_registrations(client: LanguageClient) -> None:
+    """pytest-lsp answers registerCapability with an error unless a test client handles it."""
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def _register(params: types.RegistrationParams) -> None:
+        return None
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    return root
