@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -27,7 +27,7 @@ log = logging.getLogger("istio_lsp.server")
 CONFIG_SECTION = "istioLsp"
 INDEX_BATCH = 200  # files summarised per worker round trip while indexing
 
-R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class IstioLanguageServer(LanguageServer):
@@ -51,10 +51,10 @@ class IstioLanguageServer(LanguageServer):
 server = IstioLanguageServer()
 
 
-def guarded(default: Callable[[], R]) -> Callable[[Callable[..., R]], Callable[..., R]]:
+def guarded(default: Callable[[], Any]) -> Callable[[F], F]:
     """Run a handler so that any failure is logged and answered with an empty result."""
 
-    def decorate(handler: Callable[..., R]) -> Callable[..., R]:
+    def decorate(handler: F) -> F:
         if asyncio.iscoroutinefunction(handler):
 
             @functools.wraps(handler)
@@ -65,17 +65,17 @@ def guarded(default: Callable[[], R]) -> Callable[[Callable[..., R]], Callable[.
                     log.exception("%s failed", handler.__name__)
                     return default()
 
-            return run_async  # type: ignore[return-value]
+            return cast(F, run_async)
 
         @functools.wraps(handler)
-        def run(*args: Any) -> R:
+        def run(*args: Any) -> Any:
             try:
                 return handler(*args)
             except Exception:
                 log.exception("%s failed", handler.__name__)
                 return default()
 
-        return run
+        return cast(F, run)
 
     return decorate
 

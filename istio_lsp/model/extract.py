@@ -24,7 +24,9 @@ from istio_lsp.model.resources import (
     Workload,
 )
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
-from istio_lsp.syntax.nodes import get, integer, items, key_node, path, scalar, string_map, walk
+from istio_lsp.syntax.nodes import get, integer, is_plain, items, key_node, path, scalar, string_map
+
+MAX_DEPTH = 10_000
 
 
 def resources_of(doc: YamlDocument, uri: str, default_namespace: str) -> list[Resource]:
@@ -45,16 +47,23 @@ def resources_of(doc: YamlDocument, uri: str, default_namespace: str) -> list[Re
 
 
 def _last_node(node: Node) -> Node:
-    """The node whose text ends a block collection (libyaml ends blocks at the next token)."""
-    if isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
-        return node
-    last = node
-    for inner in walk(node, budget=10_000):
-        if (isinstance(inner, ScalarNode) or getattr(inner, "flow_style", False)) and (
-            last is node or inner.end_mark.index > last.end_mark.index
-        ):
-            last = inner
-    return last
+    """The node whose text ends a block collection (libyaml ends blocks at the next token).
+
+    Children are in text order, so the last character belongs to the last child of
+    the last child...: a walk down one path, not over the whole tree.
+    """
+    for _ in range(MAX_DEPTH):
+        if not isinstance(node, (MappingNode, SequenceNode)) or node.flow_style or not node.value:
+            return node
+        last = node.value[-1]
+        if isinstance(last, tuple):
+            key, value = last
+            # `key:` with nothing after it: the empty scalar sits at the next token, past the key
+            empty = isinstance(value, ScalarNode) and value.value == "" and is_plain(value)
+            node = key if empty else value
+        else:
+            node = last
+    return node
 
 
 def content_span(doc: YamlDocument, node: Node) -> Span:

@@ -10,6 +10,15 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_VALUES = {"", "~", "null", "Null", "NULL"}
 
 
+def is_plain(node: ScalarNode) -> bool:
+    """Unquoted, not a block scalar (libyaml's composer says '' where PyYAML's says None)."""
+    return not node.style
+
+
+def is_null(node: ScalarNode) -> bool:
+    return is_plain(node) and node.value in _NULL_VALUES
+
+
 def pairs(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
     """Key/value pairs of a mapping whose keys are scalars; `<<` merges expand one level."""
     if not isinstance(node, MappingNode):
@@ -17,7 +26,7 @@ def pairs(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
     for key, value in node.value:
         if not isinstance(key, ScalarNode):
             continue
-        if key.tag == _MERGE_TAG or (key.value == "<<" and key.style is None):
+        if key.tag == _MERGE_TAG or (key.value == "<<" and is_plain(key)):
             merged = value.value if isinstance(value, SequenceNode) else [value]
             for source in merged:
                 if isinstance(source, MappingNode) and source is not node:
@@ -65,7 +74,7 @@ def scalar(node: Node | None) -> str | None:
     """The text of a non-null scalar, else None."""
     if not isinstance(node, ScalarNode):
         return None
-    if node.style is None and node.value in _NULL_VALUES:
+    if is_null(node):
         return None
     return str(node.value)
 
@@ -75,7 +84,7 @@ def string_map(node: Node | None) -> dict[str, str]:
     result: dict[str, str] = {}
     for k, v in pairs(node):
         if isinstance(v, ScalarNode):
-            value = "" if v.style is None and v.value in _NULL_VALUES else str(v.value)
+            value = "" if is_null(v) else str(v.value)
             result[str(k.value)] = value
     return result
 
