@@ -34,7 +34,7 @@ class _Loader(_BaseLoader):
     """Composes without resolving implicit tags: values are read as text, and the
     per-scalar regex matching of PyYAML's resolver was a fifth of parse time."""
 
-    def resolve(self, kind: type, value: object, implicit: object) -> str:  # type: ignore[override]
+    def resolve(self, kind: type, value: object, implicit: object) -> str:
         return _TAGS[kind]
 
 
