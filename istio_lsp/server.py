@@ -367,7 +367,8 @@ def _line_lookup(ls: IstioLanguageServer) -> Callable[[str, int], str | None]:
 
 
 def _publish(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
-    encoding = str(ls.workspace.position_encoding or "utf-16")
+    negotiated = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    encoding = negotiated.value if isinstance(negotiated, types.PositionEncodingKind) else str(negotiated)
     lookup = _line_lookup(ls)
     for uri in sorted(set(uris)):
         try:

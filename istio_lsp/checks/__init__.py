@@ -16,6 +16,7 @@ from istio_lsp.checks import (
 )
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
 from istio_lsp.index import WorkspaceIndex
+from istio_lsp.syntax import Span
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,20 @@ def check_file(index: WorkspaceIndex, uri: str) -> list[Finding]:
                 finding.severity = Severity.parse(level)
         findings.extend(produced)
     findings.sort(key=lambda f: (f.span, f.code))
-    return findings
+    return _unique(findings)
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Drop repeats: a YAML alias (`route: *routes`) shares one node between several rules,
+    and each use would otherwise report the same problem at the same text again."""
+    seen: set[tuple[str, Span, str, str]] = set()
+    out = []
+    for finding in findings:
+        key = (finding.uri, finding.span, finding.code, finding.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
 
 
 __all__ = [

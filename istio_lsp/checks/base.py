@@ -128,9 +128,29 @@ def related_to(resource: Resource, message: str) -> Related:
 
 
 def close_matches(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
-    """Candidates close enough to be a likely typo of `word`, best first."""
-    pool = sorted({c for c in candidates if c and c != word})
-    return difflib.get_close_matches(word, pool, n=limit, cutoff=0.6)
+    """Candidates close enough to be a likely typo of `word`, best first.
+
+    Case is ignored (`V1` is a typo of `v1`), and trailing DNS labels both share
+    (`.svc.cluster.local`, `.example.com`) are left out of the comparison: otherwise
+    any two hosts of the cluster look alike (`inventory.warehouse.svc.cluster.local`
+    would suggest `cart.shop.svc.cluster.local`).
+    """
+    scored = []
+    for candidate in sorted({c for c in candidates if c and c != word}):
+        mine, theirs = _differing_labels(word.lower(), candidate.lower())
+        ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
+        if ratio >= 0.6:
+            scored.append((-ratio, candidate))
+    return [candidate for _, candidate in sorted(scored)[:limit]]
+
+
+def _differing_labels(a: str, b: str) -> tuple[str, str]:
+    """`a` and `b` without the dot-separated labels they end with in common (at least one label is kept)."""
+    left, right = a.split("."), b.split(".")
+    while len(left) > 1 and len(right) > 1 and left[-1] == right[-1]:
+        left.pop()
+        right.pop()
+    return ".".join(left), ".".join(right)
 
 
 def replace_fixes(uri: str, ref: Ref, suggestions: Iterable[str]) -> Iterator[Fix]:

@@ -82,7 +82,9 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
             related = []
             if lookup.hidden:
                 names = ", ".join(r.display for r in lookup.hidden)
-                message += f" {names} exists but is not exported to `{vs.namespace}`."
+                # the namespaces whose proxies use the route (the VirtualService's exportTo), not where it is written
+                consumers = ", ".join(f"`{ns}`" for ns in resolution.consumers)
+                message += f" {names} exists but is not exported to {consumers}."
                 related = [related_to(r, "not exported to the route's namespace") for r in lookup.hidden]
             severity = None
             if not (resolution.provided or resolution.declaring or lookup.hidden):

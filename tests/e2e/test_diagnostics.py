@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import textwrap
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 from tests.e2e.conftest import SERVER, accept_registrations, uri_of
+from tests.e2e.helpers import codes, has_code, wait_for
 
 GATEWAY_AND_VS = textwrap.dedent(
     """\
@@ -89,23 +89,6 @@ async def client(request: pytest.FixtureRequest, lsp_client: LanguageClient, see
     )
     yield
     await lsp_client.shutdown_session()
-
-
-async def wait_for(condition, timeout: float = 10.0) -> None:
-    """Poll until the client's captured state satisfies `condition` (notifications may already have arrived)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for the server")
-        await asyncio.sleep(0.02)
-
-
-def codes(client: LanguageClient, uri: str) -> list[tuple[str, int]]:
-    return sorted((str(d.code), d.range.start.line) for d in client.diagnostics.get(uri, ()))
-
-
-def has_code(client: LanguageClient, uri: str, code: str):
-    return lambda: any(str(d.code) == code for d in client.diagnostics.get(uri, ()))
 
 
 async def test_capabilities(client: LanguageClient) -> None:
