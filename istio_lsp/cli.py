@@ -14,9 +14,9 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from istio_lsp import __version__
-from istio_lsp.checks import RULES, RULES_BY_CODE, Finding, Severity, check_file
+from istio_lsp.checks import RULES, RULES_BY_CODE, Finding, Severity, analyze_path, check_file
 from istio_lsp.index import WorkspaceIndex
-from istio_lsp.index.discovery import discover, summarize_path
+from istio_lsp.index.discovery import discover
 from istio_lsp.settings import Settings
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -114,7 +114,7 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     index = WorkspaceIndex(settings)
     for root in args.paths:
         for path in discover(Path(root), settings.exclude):
-            index.update(summarize_path(path, settings))
+            index.update(analyze_path(path, settings))
     findings = [f for uri in sorted(index.files) for f in check_file(index, uri)]
     _REPORTERS[args.format](findings, sys.stdout)
     if args.fail_on == "never":

@@ -15,11 +15,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from istio_lsp import __version__
-from istio_lsp.checks import check_file
+from istio_lsp.checks import analyze_path, analyze_text, check_file
 from istio_lsp.features.code_actions import quick_fixes
 from istio_lsp.features.diagnostics import to_diagnostic
-from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
-from istio_lsp.index.discovery import discover, exclusion, is_manifest_path, summarize_path
+from istio_lsp.index import FileSummary, WorkspaceIndex
+from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.settings import Settings
 
 log = logging.getLogger("istio_lsp.server")
@@ -171,7 +171,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     paths = await asyncio.to_thread(_discover_all, ls.roots, settings)
     for start in range(0, len(paths), INDEX_BATCH):
         batch = paths[start : start + INDEX_BATCH]
-        summaries = await asyncio.to_thread(lambda b=batch: [summarize_path(p, settings) for p in b])  # type: ignore[misc]
+        summaries = await asyncio.to_thread(lambda b=batch: [analyze_path(p, settings) for p in b])  # type: ignore[misc]
         open_docs = {normalize(uri) for uri in ls.workspace.text_documents}
         for summary in summaries:
             if summary.uri not in open_docs:  # unsaved text wins over disk
@@ -228,7 +228,7 @@ async def _begin_progress(ls: IstioLanguageServer, title: str) -> str | None:
 def _summarize_open(ls: IstioLanguageServer, uri: str, text: str) -> FileSummary:
     key = normalize(uri)
     ls.client_uri[key] = uri
-    return summarize(key, text, ls.settings)
+    return analyze_text(key, text, ls.settings)
 
 
 def _excluded(ls: IstioLanguageServer, uri: str) -> bool:
@@ -285,7 +285,7 @@ def on_close(ls: IstioLanguageServer, params: types.DidCloseTextDocumentParams) 
     # Unsaved edits are gone with the buffer: the file on disk is the truth again.
     path = to_fs_path(uri)
     if path and Path(path).is_file():
-        affected = ls.index.update(summarize_path(Path(path), ls.settings))
+        affected = ls.index.update(analyze_path(Path(path), ls.settings))
     else:
         affected = ls.index.remove(key)
         _send(ls, key, [])
@@ -333,7 +333,7 @@ def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFile
             affected |= ls.index.remove(key)
             _send(ls, key, [])
         else:
-            affected |= ls.index.update(summarize_path(Path(path), ls.settings))
+            affected |= ls.index.update(analyze_path(Path(path), ls.settings))
     if ls.indexed.is_set():
         _publish(ls, affected)
 

@@ -17,9 +17,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "istio_lsp"
 ALLOWED = {
     "syntax": {"syntax"},
     "model": {"syntax", "model", "settings"},
-    "index": {"syntax", "model", "index", "settings"},
-    "checks": {"syntax", "model", "index", "checks", "settings"},
-    "features": {"syntax", "model", "index", "checks", "features", "settings"},
+    "index": {"syntax", "model", "index", "settings", "findings"},
+    "checks": {"syntax", "model", "index", "checks", "settings", "findings"},
+    "features": {"syntax", "model", "index", "checks", "features", "settings", "findings"},
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from pathlib import Path
 
 from istio_lsp.checks import (
     destination_host_is_virtualservice,
@@ -15,8 +17,12 @@ from istio_lsp.checks import (
     yaml_syntax_error,
 )
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
-from istio_lsp.index import WorkspaceIndex
-from istio_lsp.syntax import Span
+from istio_lsp.checks.local import DocumentContext
+from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
+from istio_lsp.index.discovery import summarize_path
+from istio_lsp.model.resources import Resource
+from istio_lsp.settings import Settings
+from istio_lsp.syntax import MappingNode, Span, YamlDocument
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,35 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 
+LOCAL_RULES = tuple(rule for rule in RULES if rule.local is not None)
+
+
+def analyze_document(
+    doc: YamlDocument, resources: list[tuple[Resource, MappingNode]], settings: Settings
+) -> list[Finding]:
+    """Run every local rule on the resources of one document. Never raises."""
+    findings: list[Finding] = []
+    for resource, node in resources:
+        ctx = DocumentContext(doc, node, resource, settings)
+        for rule in LOCAL_RULES:
+            if rule.local is None or (rule.kinds and resource.kind not in rule.kinds):
+                continue
+            try:
+                findings.extend(rule.local(ctx))
+            except Exception:  # a bug in one check must not hide the others' findings
+                log.exception("check %s failed on %s", rule.code, resource.uri)
+    return findings
+
+
+def analyze_text(uri: str, text: str, settings: Settings) -> FileSummary:
+    """A file's summary with its local findings: what the front ends index."""
+    return summarize(uri, text, settings, analyze_document)
+
+
+def analyze_path(path: Path, settings: Settings) -> FileSummary:
+    return summarize_path(path, settings, analyze_document)
+
+
 def check_file(index: WorkspaceIndex, uri: str) -> list[Finding]:
     """Every finding for one file, with the user's severity settings applied. Never raises."""
     summary = index.files.get(uri)
@@ -40,20 +75,22 @@ def check_file(index: WorkspaceIndex, uri: str) -> list[Finding]:
         return []
     settings = index.settings
     ctx = Context(index)
-    findings: list[Finding] = []
+    produced: list[Finding] = list(summary.local_findings)
     for rule in RULES:
-        level = settings.severity.get(rule.code)
-        if rule.code in settings.disabled_rules or level == "off":
+        if rule.run is None:
             continue
         try:
-            produced = list(rule.run(ctx, summary))
+            produced.extend(rule.run(ctx, summary))
         except Exception:  # a bug in one check must not hide the others' findings
             log.exception("check %s failed on %s", rule.code, uri)
+    findings: list[Finding] = []
+    for finding in produced:
+        level = settings.severity.get(finding.code)
+        if finding.code in settings.disabled_rules or level == "off":
             continue
         if level is not None:
-            for finding in produced:
-                finding.severity = Severity.parse(level)
-        findings.extend(produced)
+            finding = dataclasses.replace(finding, severity=Severity.parse(level))
+        findings.append(finding)
     findings.sort(key=lambda f: (f.span, f.code))
     return _unique(findings)
 
@@ -82,5 +119,7 @@ __all__ = [
     "Rule",
     "Severity",
     "TextEdit",
+    "analyze_path",
+    "analyze_text",
     "check_file",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
 from pathlib import Path
 
+from istio_lsp.checks.local import DocumentContext
+from istio_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.model.resources import Ref, Resource
 from istio_lsp.settings import Settings
@@ -15,58 +16,6 @@ from istio_lsp.syntax import Span
 
 SOURCE = "istio-lsp"
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "rules"
-
-
-class Severity(IntEnum):
-    """Values match LSP's DiagnosticSeverity."""
-
-    ERROR = 1
-    WARNING = 2
-    INFORMATION = 3
-    HINT = 4
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, name: str) -> Severity:
-        return cls[name.upper()]
-
-
-@dataclass(frozen=True, slots=True)
-class TextEdit:
-    uri: str
-    span: Span
-    new_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Fix:
-    title: str
-    edits: tuple[TextEdit, ...]
-    preferred: bool = False
-    # safe: applying it cannot change behaviour the user relies on; unsafe fixes are offered, never auto-applied
-    safe: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Related:
-    uri: str
-    span: Span
-    message: str
-
-
-@dataclass(slots=True)
-class Finding:
-    code: str
-    severity: Severity
-    message: str
-    uri: str
-    span: Span
-    resource: str | None = None  # "Kind namespace/name"
-    related: list[Related] = field(default_factory=list)
-    fixes: list[Fix] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,7 +26,10 @@ class Rule:
     severity: Severity
     summary: str  # one line: what it reports
     doc: str  # Markdown: why it matters, wrong and right examples, fixes
-    run: Callable[[Context, FileSummary], Iterable[Finding]]
+    # a cross-file check reads the whole index; a local one reads one resource's own document
+    run: Callable[[Context, FileSummary], Iterable[Finding]] | None = None
+    local: Callable[[DocumentContext], Iterable[Finding]] | None = None
+    kinds: tuple[str, ...] = ()  # resource kinds a local check reads; empty: all
     istio_codes: tuple[str, ...] = ()
     kiali_codes: tuple[str, ...] = ()
 

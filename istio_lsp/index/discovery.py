@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pathspec
 
-from istio_lsp.index.summary import FileSummary, skipped_summary, summarize
+from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, skipped_summary, summarize
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import decode
 
@@ -47,7 +47,7 @@ def is_manifest_path(path: str) -> bool:
     return path.endswith(YAML_SUFFIXES)
 
 
-def summarize_path(path: Path, settings: Settings) -> FileSummary:
+def summarize_path(path: Path, settings: Settings, analyzer: DocumentAnalyzer | None = None) -> FileSummary:
     """Read and summarise one file from disk; unreadable, binary and oversized files become skipped summaries."""
     uri = path.resolve().as_uri()
     try:
@@ -65,4 +65,4 @@ def summarize_path(path: Path, settings: Settings) -> FileSummary:
     text = decode(data)
     if text is None:
         return skipped_summary(uri, "binary", "File skipped: it is not UTF-8 text.")
-    return summarize(uri, text, settings)
+    return summarize(uri, text, settings, analyzer)

@@ -68,17 +68,17 @@ def resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> Hos
 def has_endpoints(entry: ServiceEntry, host: str, domain: str) -> bool:
     """Whether a ServiceEntry gives Envoy somewhere to send traffic for `host`.
 
-    Explicit endpoints or a workload selector always do. Otherwise the proxy relies on
-    DNS (or, for NONE, on the address the client resolved): that works for a real
-    external name, but a name inside the cluster domain that no Service backs resolves
-    to nothing, which is exactly the ServiceEntry teams add to silence a missing host.
+    Explicit endpoints or a workload selector always do. Without them, STATIC has
+    nothing, and NONE only forwards to the address the client already had. DNS
+    resolves the host name itself: that works for a real external name, but a name
+    inside the cluster domain that no Service backs resolves to nothing. Those are the
+    ServiceEntries teams add to silence a missing host.
     """
     if entry.endpoint_count or entry.has_workload_selector:
         return True
-    if entry.resolution == "STATIC":
-        return False
-    in_cluster = host.endswith(f".svc.{domain}") or "." not in host
-    return not in_cluster and (entry.resolution in _DNS_RESOLUTIONS or entry.resolution == "NONE")
+    if entry.resolution in _DNS_RESOLUTIONS:
+        return not (host.endswith(f".svc.{domain}") or "." not in host)
+    return False
 
 
 def routes_to_own_host(vs: VirtualService, candidates: list[str], domain: str) -> bool:

@@ -10,9 +10,11 @@ changed file's `provides` need re-checking.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from istio_lsp.model.extract import resources_of
+from istio_lsp.findings import Finding
+from istio_lsp.model.extract import resource_nodes
 from istio_lsp.model.hosts import cluster_namespace, gateway_key, host_candidates, service_fqdn, wildcard_keys
 from istio_lsp.model.resources import (
     DestinationRule,
@@ -24,7 +26,11 @@ from istio_lsp.model.resources import (
     Workload,
 )
 from istio_lsp.settings import Settings
-from istio_lsp.syntax import SkippedFile, Span, SyntaxProblem, parse_file, utf16_len
+from istio_lsp.syntax import MappingNode, SkippedFile, Span, SyntaxProblem, YamlDocument, parse_file, utf16_len
+
+# Checks that read one document alone (schema, admission rules, route semantics) run once
+# per change of the file, and their findings are kept in its summary.
+DocumentAnalyzer = Callable[[YamlDocument, list[tuple[Resource, MappingNode]], Settings], list[Finding]]
 
 
 @dataclass(slots=True)
@@ -39,13 +45,14 @@ class FileSummary:
     requires: frozenset[str] = frozenset()
     document_count: int = 0
     end: tuple[int, int] = (0, 0)  # position just after the last character of the file
+    local_findings: list[Finding] = field(default_factory=list)  # from the DocumentAnalyzer
 
 
 def digest_of(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def summarize(uri: str, text: str, settings: Settings) -> FileSummary:
+def summarize(uri: str, text: str, settings: Settings, analyzer: DocumentAnalyzer | None = None) -> FileSummary:
     """Parse a file and keep what the checks need. Never raises on any input text."""
     summary = FileSummary(uri, digest_of(text))
     parsed = parse_file(text, max_bytes=settings.max_file_size)
@@ -57,7 +64,10 @@ def summarize(uri: str, text: str, settings: Settings) -> FileSummary:
         if doc.error is not None:
             summary.syntax_errors.append(doc.error)
             continue
-        summary.resources.extend(resources_of(doc, uri, settings.default_namespace))
+        pairs = resource_nodes(doc, uri, settings.default_namespace)
+        summary.resources.extend(resource for resource, _ in pairs)
+        if analyzer is not None and pairs:
+            summary.local_findings.extend(analyzer(doc, pairs, settings))
     if not text.isascii():
         summary.nonascii_lines = {n: line for n, line in enumerate(text.split("\n")) if not line.isascii()}
     summary.provides, summary.requires = dependency_keys(summary.resources, settings)

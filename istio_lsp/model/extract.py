@@ -31,19 +31,23 @@ MAX_DEPTH = 10_000
 
 def resources_of(doc: YamlDocument, uri: str, default_namespace: str) -> list[Resource]:
     """Every resource a document holds: itself, or the items of a `kind: List`."""
+    return [resource for resource, _ in resource_nodes(doc, uri, default_namespace)]
+
+
+def resource_nodes(doc: YamlDocument, uri: str, default_namespace: str) -> list[tuple[Resource, MappingNode]]:
+    """Each resource of a document with the mapping node it was read from."""
     root = doc.root
     if not isinstance(root, MappingNode):
         return []
     kind = scalar(get(root, "kind")) or ""
-    if kind.endswith("List") and isinstance(get(root, "items"), SequenceNode):
-        out: list[Resource] = []
-        for item in items(get(root, "items")):
-            resource = _resource(doc, item, uri, default_namespace)
-            if resource is not None:
-                out.append(resource)
-        return out
-    resource = _resource(doc, root, uri, default_namespace)
-    return [resource] if resource is not None else []
+    listed = get(root, "items")
+    nodes = items(listed) if kind.endswith("List") and isinstance(listed, SequenceNode) else [root]
+    out: list[tuple[Resource, MappingNode]] = []
+    for node in nodes:
+        resource = _resource(doc, node, uri, default_namespace)
+        if resource is not None and isinstance(node, MappingNode):
+            out.append((resource, node))
+    return out
 
 
 def _last_node(node: Node) -> Node:
@@ -131,13 +135,14 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
     vs.hosts = _refs(doc, get(spec, "hosts"))
     vs.gateways = _refs(doc, get(spec, "gateways"))
     vs.export_to = _strings(get(spec, "exportTo"))
+    seen: set[int] = set()
     for protocol in ("http", "tcp", "tls"):
-        for rule_index, rule in enumerate(items(get(spec, protocol))):
-            for match in items(get(rule, "match")):
-                vs.gateways.extend(_refs(doc, get(match, "gateways")))
+        for rule_index, rule in _once(seen, get(spec, protocol)):
+            for _, match in _once(seen, get(rule, "match")):
+                vs.gateways.extend(r for _, g in _once(seen, get(match, "gateways")) if (r := _ref(doc, g)) is not None)
             rule_path = f"spec.{protocol}[{rule_index}]"
             route = get(rule, "route")
-            for dest_index, weighted in enumerate(items(route)):
+            for dest_index, weighted in _once(seen, route):
                 dest = _destination(
                     doc,
                     get(weighted, "destination"),
@@ -153,7 +158,7 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
             mirror = _destination(doc, get(rule, "mirror"), "mirror", protocol, rule_index, f"{rule_path}.mirror")
             if mirror is not None:
                 vs.destinations.append(mirror)
-            for mirror_index, policy in enumerate(items(get(rule, "mirrors"))):
+            for mirror_index, policy in _once(seen, get(rule, "mirrors")):
                 extra = _destination(
                     doc,
                     get(policy, "destination"),
@@ -166,6 +171,20 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
                     vs.destinations.append(extra)
             vs.http_rules.append(_http_rule(doc, rule_index, rule, route))
     return vs
+
+
+def _once(seen: set[int], node: Node | None) -> list[tuple[int, Node]]:
+    """(index, item) of a sequence's items not read before. An alias repeats a node: reading it
+    once keeps `[*a, *a, …]` lists nested in one another from multiplying the work."""
+    if not isinstance(node, SequenceNode) or id(node) in seen:
+        return []
+    seen.add(id(node))
+    fresh = []
+    for index, item in enumerate(node.value):
+        if id(item) not in seen:
+            seen.add(id(item))
+            fresh.append((index, item))
+    return fresh
 
 
 def _destination(

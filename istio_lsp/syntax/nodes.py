@@ -28,7 +28,9 @@ def pairs(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
             continue
         if key.tag == _MERGE_TAG or (key.value == "<<" and is_plain(key)):
             merged = value.value if isinstance(value, SequenceNode) else [value]
-            for source in merged:
+            # `<<: [*a, *a, …]` repeats one node: merge each once (at its last place, so the same
+            # value wins), or every lookup pays for the repeats
+            for source in reversed({id(source): source for source in reversed(merged)}.values()):
                 if isinstance(source, MappingNode) and source is not node:
                     for inner_key, inner_value in source.value:
                         if isinstance(inner_key, ScalarNode):
@@ -122,3 +124,36 @@ def walk(root: Node | None, budget: int = 200_000) -> Iterator[Node]:
                 stack.append(k)
         elif isinstance(node, SequenceNode):
             stack.extend(reversed(node.value))
+
+
+PathSegment = str | int
+
+
+def parse_path(path: str) -> list[PathSegment]:
+    """`spec.http[0].route[1].destination` → ["spec", "http", 0, "route", 1, "destination"]."""
+    segments: list[PathSegment] = []
+    for part in path.split("."):
+        name, *indexes = part.split("[")
+        if name:
+            segments.append(name)
+        segments.extend(int(i.rstrip("]")) for i in indexes)
+    return segments
+
+
+def locate(root: Node | None, path: str | list[PathSegment]) -> tuple[ScalarNode | None, Node | None]:
+    """(key node, value node) at a field path; the key is None for list items, both None when absent."""
+    segments = parse_path(path) if isinstance(path, str) else path
+    key: ScalarNode | None = None
+    node = root
+    for segment in segments:
+        if isinstance(segment, int):
+            children = items(node)
+            if segment >= len(children):
+                return None, None
+            key, node = None, children[segment]
+        else:
+            key = key_node(node, segment)
+            if key is None:
+                return None, None
+            node = get(node, segment)
+    return key, node

@@ -48,10 +48,11 @@ DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 # the C stack and kill the process. Refuse documents nested deeper than this.
 MAX_NESTING = 500
 
-_DOC_START = re.compile(r"^---(?=[ \t]|$)", re.MULTILINE)
+_DOC_START = re.compile(r"^---(?=[ \t\r]|$)", re.MULTILINE)  # \r: CRLF line ends
 _TEMPLATE_ACTION = re.compile(r"\{\{-?\s*[^\n]*?\}\}")
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
-_NESTED_DASHES = re.compile(rf"(?:-[ \t]+){{{MAX_NESTING},}}")
+# `- - - x` (sequences) and `? ? ? x` (complex keys) nest block collections on one line
+_NESTED_DASHES = re.compile(rf"(?:[-?][ \t]+){{{MAX_NESTING},}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,9 @@ def parse_file(text: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ParsedF
                 Span(line, 0, line, 0),
             ),
         )
-    return ParsedFile(text, documents=list(_split_and_compose(text)))
+    # libyaml skips a byte order mark without counting it in its marks' indices: drop it
+    # so that indices into the text stay exact (columns are those of the text after it)
+    return ParsedFile(text, documents=list(_split_and_compose(text.removeprefix("\ufeff"))))
 
 
 def parse_document(text: str, index: int = 0, start_line: int = 0) -> YamlDocument:
@@ -176,19 +179,41 @@ def parse_document(text: str, index: int = 0, start_line: int = 0) -> YamlDocume
 def _split_and_compose(text: str) -> list[YamlDocument]:
     # Each piece starts at a `---` line (kept, so libyaml sees the marker and any
     # content after it on the same line) or at the start of the file.
-    starts = [m.start() for m in _DOC_START.finditer(text)]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
+    # Directive lines (`%YAML 1.2`, `%TAG`) before a `---` belong to the document it starts.
+    starts = sorted({0, *(_directives_start(text, m.start()) for m in _DOC_START.finditer(text))})
     documents: list[YamlDocument] = []
     line = 0
     for number, begin in enumerate(starts):
         end = starts[number + 1] if number + 1 < len(starts) else len(text)
         piece = text[begin:end]
-        # A directive block (`%YAML`) belongs to the document after it: keep it simple
-        # and let libyaml report anything odd inside the piece.
         documents.append(parse_document(piece, len(documents), line))
         line += piece.count("\n")
     return documents
+
+
+def _directives_start(text: str, start: int) -> int:
+    """Where the directive lines just above the `---` at `start` begin (comments and blank lines
+    may sit between), else `start`."""
+    begin = pos = start
+    while pos > 0:
+        line_start = text.rfind("\n", 0, pos - 1) + 1
+        line = text[line_start:pos].strip()
+        if line.startswith("%"):
+            begin = line_start
+        elif line and not line.startswith("#"):
+            break
+        pos = line_start
+    return begin
+
+
+def _last_content(text: str) -> tuple[int, int] | None:
+    """(line, column) of the last character of the last line holding more than blanks and comments."""
+    lines = text.split("\n")
+    for number in range(len(lines) - 1, -1, -1):
+        stripped = lines[number].rstrip()
+        if stripped and not stripped.lstrip().startswith("#"):
+            return number, len(stripped) - 1
+    return None
 
 
 def _problem_from(exc: yaml.MarkedYAMLError, doc: YamlDocument) -> SyntaxProblem:
@@ -202,10 +227,15 @@ def _problem_from(exc: yaml.MarkedYAMLError, doc: YamlDocument) -> SyntaxProblem
         problem = f"{problem} ({exc.context})"
     if mark is None:
         return SyntaxProblem(f"YAML syntax error: {problem}", Span(doc.start_line, 0, doc.start_line, 0))
-    line = doc.start_line + mark.line
+    row, column = mark.line, mark.column
+    if mark.index >= len(doc.text.rstrip()):
+        # the parser ran off the end ("expected node content" after a `[`): show the error
+        # on the last thing written, not on the blank line or the next document's `---`
+        row, column = _last_content(doc.text) or (row, column)
+    line = doc.start_line + row
     lines = doc.text.split("\n")
-    line_text = lines[mark.line] if mark.line < len(lines) else ""
-    col = utf16_len(line_text[: mark.column])
+    line_text = lines[row] if row < len(lines) else ""
+    col = utf16_len(line_text[:column])
     end = max(col, utf16_len(line_text.rstrip()))
     if end == col:
         end = col + (1 if col < utf16_len(line_text) else 0)
@@ -227,6 +257,6 @@ def _nesting_problem(text: str) -> tuple[int, str] | None:
     if dashes is not None:
         return (
             text.count("\n", 0, dashes.start()),
-            f"Document not analysed: sequences nest deeper than {MAX_NESTING} levels.",
+            f"Document not analysed: block collections nest deeper than {MAX_NESTING} levels.",
         )
     return None
