@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
+import pkgutil
 from pathlib import Path
+from types import ModuleType
 
 from istio_lsp.checks import (
     destination_host_is_virtualservice,
     destination_host_not_found,
     file_skipped,
     gateway_not_found,
+    routes,
+    schema,
     subset_matches_no_workload,
     subset_not_found,
     subset_without_destinationrule,
+    validation,
     yaml_syntax_error,
 )
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
@@ -26,7 +32,7 @@ from istio_lsp.syntax import MappingNode, Span, YamlDocument
 
 log = logging.getLogger(__name__)
 
-RULES: tuple[Rule, ...] = (
+_CORE_RULES: tuple[Rule, ...] = (
     yaml_syntax_error.RULE,
     file_skipped.RULE,
     destination_host_is_virtualservice.RULE,
@@ -35,6 +41,22 @@ RULES: tuple[Rule, ...] = (
     subset_not_found.RULE,
     subset_matches_no_workload.RULE,
     gateway_not_found.RULE,
+)
+
+
+def _collect(package: ModuleType) -> list[Rule]:
+    """The rules of a checks subpackage: every module's `RULE` or `RULES`, in module-name order."""
+    rules: list[Rule] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if isinstance(getattr(module, "RULE", None), Rule):
+            rules.append(module.RULE)
+        rules.extend(r for r in getattr(module, "RULES", ()) if isinstance(r, Rule))
+    return rules
+
+
+RULES: tuple[Rule, ...] = _CORE_RULES + tuple(
+    rule for package in (schema, validation, routes) for rule in _collect(package)
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 

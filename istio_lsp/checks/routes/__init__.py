@@ -1,0 +1,1 @@
+"""Route semantics: what Envoy does with a VirtualService's routes, one module per check."""

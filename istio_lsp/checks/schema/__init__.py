@@ -1,0 +1,1 @@
+"""Structural validation against the JSON Schemas generated from Istio's CRDs."""
