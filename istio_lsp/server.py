@@ -17,10 +17,11 @@ from pygls.uris import from_fs_path, to_fs_path
 from istio_lsp import __version__
 from istio_lsp.checks import analyze_path, analyze_text, check_file
 from istio_lsp.features.code_actions import quick_fixes
-from istio_lsp.features.diagnostics import to_diagnostic
+from istio_lsp.features.diagnostics import convert_span, to_diagnostic
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.settings import Settings
+from istio_lsp.syntax import Span, units_to_utf16
 
 log = logging.getLogger("istio_lsp.server")
 
@@ -367,8 +368,7 @@ def _line_lookup(ls: IstioLanguageServer) -> Callable[[str, int], str | None]:
 
 
 def _publish(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
-    negotiated = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
-    encoding = negotiated.value if isinstance(negotiated, types.PositionEncodingKind) else str(negotiated)
+    encoding = _encoding(ls)
     lookup = _line_lookup(ls)
     for uri in sorted(set(uris)):
         try:
@@ -398,6 +398,38 @@ def _send(ls: IstioLanguageServer, uri: str, diagnostics: list[types.Diagnostic]
 
 
 # ---- requests ----------------------------------------------------------------
+#
+# Features work in UTF-16 columns on the index and the document's text; these adapt
+# the client's positions and ranges to that and back.
+
+
+def _encoding(ls: IstioLanguageServer) -> str:
+    negotiated = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    return negotiated.value if isinstance(negotiated, types.PositionEncodingKind) else str(negotiated)
+
+
+def request_position(ls: IstioLanguageServer, uri: str, position: types.Position) -> tuple[str, str, int, int]:
+    """(normalised uri, document text, line, UTF-16 character) for a request's position."""
+    doc = ls.workspace.get_text_document(uri)
+    text = doc.source
+    lines = doc.lines
+    line_text = lines[position.line] if position.line < len(lines) else ""
+    return normalize(uri), text, position.line, units_to_utf16(line_text, position.character, _encoding(ls))
+
+
+def range_converter(ls: IstioLanguageServer) -> Callable[[str, Span], types.Range]:
+    """Turns (uri, UTF-16 span) into a Range in the client's encoding."""
+    encoding = _encoding(ls)
+    lookup = _line_lookup(ls)
+
+    def convert(uri: str, span: Span) -> types.Range:
+        return convert_span(span, uri, lookup, encoding)
+
+    return convert
+
+
+def client_uri(ls: IstioLanguageServer, uri: str) -> str:
+    return ls.client_uri.get(uri, uri)
 
 
 @server.feature(
