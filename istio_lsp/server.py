@@ -17,7 +17,9 @@ from pygls.uris import from_fs_path, to_fs_path
 from istio_lsp import __version__
 from istio_lsp.checks import analyze_path, analyze_text, check_file
 from istio_lsp.features.code_actions import quick_fixes
+from istio_lsp.features.completion import complete
 from istio_lsp.features.diagnostics import convert_span, to_diagnostic
+from istio_lsp.features.hover import hover
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.settings import Settings
@@ -439,6 +441,33 @@ def client_uri(ls: IstioLanguageServer, uri: str) -> str:
 @guarded(list)
 def on_code_action(ls: IstioLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     return quick_fixes(params)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_COMPLETION,
+    types.CompletionOptions(trigger_characters=[":", " ", "/"]),
+)
+@guarded(list)
+def on_completion(ls: IstioLanguageServer, params: types.CompletionParams) -> list[types.CompletionItem]:
+    uri, text, line, character = request_position(ls, params.text_document.uri, params.position)
+    item_caps = ls.client_capabilities.text_document
+    completion_caps = item_caps.completion if item_caps else None
+    snippets = bool(
+        completion_caps and completion_caps.completion_item and completion_caps.completion_item.snippet_support
+    )
+    items = complete(ls.index, uri, text, line, character, range_converter(ls), snippets=snippets)
+    context = params.context
+    if context is not None and context.trigger_character == " ":
+        # a space only asks for values (`host: `); keys would pop up on every indentation
+        items = [i for i in items if i.kind != types.CompletionItemKind.Field]
+    return items
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+@guarded(lambda: None)
+def on_hover(ls: IstioLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    uri, text, line, character = request_position(ls, params.text_document.uri, params.position)
+    return hover(ls.index, uri, text, line, character, range_converter(ls))
 
 
 def serve() -> None:

@@ -1,0 +1,196 @@
+"""Hover: what a field means, and what a reference (host, subset, gateway) resolves to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types
+
+from istio_lsp.features.cursor import cursor_at, document_bounds, metadata_value, top_level
+from istio_lsp.features.field_docs import field_doc
+from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index.resolve import resolve_host, selected_workloads
+from istio_lsp.model.hosts import gateway_key, host_candidates
+from istio_lsp.model.resources import Service, VirtualService, Workload
+from istio_lsp.syntax import Span, utf16_len
+
+Convert = Callable[[str, Span], types.Range]
+
+_TOKEN_BREAK = set(" \t,{}[]#\"'")
+_DESTINATION_PARENTS = {"destination", "mirror"}
+
+
+def hover(
+    index: WorkspaceIndex, uri: str, text: str, line: int, character: int, convert: Convert
+) -> types.Hover | None:
+    lines = text.split("\n")
+    if line >= len(lines):
+        return None
+    line_text = lines[line]
+    col = _code_points(line_text, character)
+    start = col
+    while start > 0 and line_text[start - 1] not in _TOKEN_BREAK:
+        start -= 1
+    end = col
+    while end < len(line_text) and line_text[end] not in _TOKEN_BREAK:
+        end += 1
+    token = line_text[start:end]
+    if not token or line_text[:start].lstrip().startswith("#"):
+        return None
+    doc_start, doc_end = document_bounds(lines, line)
+    kind = top_level(lines, doc_start, doc_end, "kind") or ""
+    namespace = metadata_value(lines, doc_start, doc_end, "namespace") or index.settings.default_namespace
+    span = Span(line, utf16_len(line_text[:start]), line, utf16_len(line_text[:end]))
+    is_key = token.endswith(":") or line_text[end : end + 1] == ":"
+    if is_key:
+        key = token.rstrip(":")
+        cursor = cursor_at(text, line, start)
+        markdown = _field_markdown(kind, [*cursor.path, key])
+    else:
+        cursor = cursor_at(text, line, end)
+        markdown = _reference_markdown(index, uri, kind, namespace, cursor, token, line)
+        if markdown is None and cursor.key:
+            markdown = _field_markdown(kind, [*cursor.path, cursor.key])
+    if not markdown:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(types.MarkupKind.Markdown, markdown),
+        range=convert(uri, span),
+    )
+
+
+def _code_points(line_text: str, utf16_col: int) -> int:
+    units = 0
+    for count, ch in enumerate(line_text):
+        if units >= utf16_col:
+            return count
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line_text)
+
+
+def _field_markdown(kind: str, path: list[Any]) -> str | None:
+    doc = field_doc(kind, path)
+    if doc is None:
+        return None
+    return f"**{path[-1]}** ({doc.message})\n\n{doc.text}\n\n[Istio reference]({doc.url(kind)})"
+
+
+def _reference_markdown(
+    index: WorkspaceIndex, uri: str, kind: str, namespace: str, cursor: Any, token: str, line: int
+) -> str | None:
+    path = cursor.path
+    key = cursor.key
+    parent = path[-1] if path else None
+    if key == "host" and parent in _DESTINATION_PARENTS and kind == "VirtualService":
+        return _destination_host(index, _resource_at(index, uri, line, namespace), token)
+    if key == "host" and kind == "DestinationRule" and path == ["spec"]:
+        return _rule_host(index, namespace, token)
+    if key == "subset" and parent in _DESTINATION_PARENTS:
+        return _subset(index, namespace, cursor.siblings.get("host"), token)
+    in_gateways = (key == "gateways") or (cursor.item_start and len(path) >= 2 and path[-2] == "gateways")
+    if in_gateways and kind == "VirtualService" and token != "mesh":
+        return _gateway(index, namespace, token)
+    if in_gateways and token == "mesh":
+        return "**mesh**: every sidecar in the mesh (the default when `gateways` is omitted)."
+    return None
+
+
+def _resource_at(index: WorkspaceIndex, uri: str, line: int, namespace: str) -> VirtualService:
+    summary = index.files.get(uri)
+    if summary is not None:
+        for resource in summary.resources:
+            if isinstance(resource, VirtualService) and resource.span.start_line <= line <= resource.span.end_line:
+                return resource
+    # the document does not parse right now: judge from its namespace alone
+    return VirtualService("VirtualService", "", "", namespace, uri, 0, Span(0, 0, 0, 0), Span(0, 0, 0, 0))
+
+
+def _destination_host(index: WorkspaceIndex, vs: VirtualService, host: str) -> str:
+    res = resolve_host(index, host, vs)
+    lines = [f"**{host}** → `{res.fqdn}`", ""]
+    for service in res.services:
+        lines.append(_service_line(index, service))
+    for entry in res.backed_entries + res.hollow_entries:
+        where = "with endpoints" if entry in res.backed_entries else "**without endpoints**"
+        lines.append(f"- ServiceEntry `{entry.namespace}/{entry.name}`: resolution {entry.resolution}, {where}")
+    for hidden in res.hidden:
+        lines.append(f"- {hidden.display}: not exported to `{', '.join(res.consumers)}`")
+    if res.declaring and not (res.services or res.backed_entries):
+        names = ", ".join(f"`{v.namespace}/{v.name}`" for v in res.declaring)
+        lines.append(
+            f"- Only a VirtualService host ({names}): a routing rule, not a service. Envoy finds no endpoints."
+        )
+    if len(lines) == 2:
+        lines.append("Nothing in the workspace provides this host.")
+    return "\n".join(lines)
+
+
+def _service_line(index: WorkspaceIndex, service: Service) -> str:
+    ports = ", ".join(f"{p.name or ''} {p.port}".strip() for p in service.ports if p.port) or "no ports"
+    workloads = selected_workloads(index, service)
+    selects = ", ".join(f"{w.kind} `{w.name}`" for w in workloads[:5]) or "no workload in the workspace"
+    return f"- Service `{service.namespace}/{service.name}` · ports: {ports} · selects: {selects}"
+
+
+def _rule_host(index: WorkspaceIndex, namespace: str, host: str) -> str:
+    candidates = host_candidates(host, namespace, index.settings.cluster_domain)
+    services = index.services_for(candidates)
+    lines = [f"**{host}** → `{candidates[0]}`", ""]
+    lines += [_service_line(index, s) for s in services]
+    entries = index.service_entries_for(candidates)
+    lines += [f"- ServiceEntry `{e.namespace}/{e.name}`" for e in entries]
+    if not services and not entries:
+        lines.append("No Service or ServiceEntry in the workspace has this host; Istio ignores a rule for it.")
+    return "\n".join(lines)
+
+
+def _subset(index: WorkspaceIndex, namespace: str, host: str | None, name: str) -> str | None:
+    if not host:
+        return None
+    candidates = host_candidates(host, namespace, index.settings.cluster_domain)
+    rules = index.destination_rules_for(candidates)
+    lines = [f"**subset {name}** of `{candidates[0]}`", ""]
+    found = False
+    for rule in rules:
+        for subset in rule.subsets:
+            if subset.name.value != name:
+                continue
+            found = True
+            labels = ", ".join(f"`{k}: {v}`" for k, v in subset.labels.items()) or "none (all pods)"
+            lines.append(f"- defined by DestinationRule `{rule.namespace}/{rule.name}` · labels: {labels}")
+            matched = _matching_workloads(index, index.services_for(candidates), subset.labels)
+            if matched is not None:
+                names = ", ".join(f"{w.kind} `{w.name}`" for w in matched) or "**none**"
+                lines.append(f"- matches: {names}")
+    if not found:
+        lines.append("No DestinationRule for this host defines it.")
+    return "\n".join(lines)
+
+
+def _matching_workloads(
+    index: WorkspaceIndex, services: list[Service], labels: dict[str, str]
+) -> list[Workload] | None:
+    if not services:
+        return None
+    matched: list[Workload] = []
+    for service in services:
+        for workload in selected_workloads(index, service):
+            if all(workload.pod_labels.get(k) == v for k, v in labels.items()) and workload not in matched:
+                matched.append(workload)
+    return matched
+
+
+def _gateway(index: WorkspaceIndex, namespace: str, reference: str) -> str:
+    gw_namespace, name = gateway_key(reference, namespace)
+    gateways = index.gateway(gw_namespace, name)
+    if not gateways:
+        return f"**Gateway {gw_namespace}/{name}**: not declared in the workspace."
+    lines = [f"**Gateway {gw_namespace}/{name}**", ""]
+    for gateway in gateways:
+        selector = ", ".join(f"`{k}: {v}`" for k, v in gateway.selector.items()) or "all workloads"
+        lines.append(f"- selector: {selector}")
+        for server in gateway.servers:
+            hosts = ", ".join(f"`{h}`" for h in server.hosts)
+            lines.append(f"- port {server.port} {server.protocol or ''} · hosts: {hosts}")
+    return "\n".join(lines)
