@@ -54,6 +54,20 @@ spec:
           limits: {{cpu: 500m, memory: 256Mi}}
         readinessProbe:
           httpGet: {{path: /healthz, port: 8080}}
+        env:
+        - name: SERVICE_NAME
+          value: {name}
+        - name: LOG_LEVEL
+          value: info
+        - name: UPSTREAM_TIMEOUT
+          value: "{rng.randint(1, 30)}s"
+        volumeMounts:
+        - name: config
+          mountPath: /etc/{name}
+      volumes:
+      - name: config
+        configMap:
+          name: {name}-config
 """)
     docs.append(f"""apiVersion: v1
 kind: Service
@@ -101,6 +115,18 @@ spec:
         host: {name}
         subset: v2
         port: {{number: 80}}
+  - name: mobile
+    match:
+    - headers:
+        user-agent:
+          regex: ".*(Android|iPhone).*"
+      uri:
+        prefix: /m/
+    route:
+    - destination:
+        host: {name}
+        subset: v1
+        port: {{number: 80}}
   - name: api
     match:
     - uri:
@@ -145,6 +171,14 @@ spec:
       baseEjectionTime: 60s
     tls:
       mode: ISTIO_MUTUAL
+    portLevelSettings:
+    - port:
+        number: 9090
+      loadBalancer:
+        simple: LEAST_REQUEST
+      connectionPool:
+        http:
+          http2MaxRequests: 1000
   subsets:
   - name: v1
     labels:
@@ -201,16 +235,38 @@ spec:
     return "---\n".join(docs)
 
 
+BIG_FILE_SERVICES = 10  # the first services share one ~2,000-line file, the one the latency benchmark edits
+MISTAKE_EVERY = 100  # every 100th service routes to a subset its DestinationRule lacks
+
+
 def generate(out: Path, services: int, seed: int = 7) -> int:
+    """Write the workspace; returns its size in bytes. The same arguments always give the same files."""
     rng = random.Random(seed)
     total = 0
+    big: list[str] = []
     for i in range(services):
+        text = service_yaml(i, rng)
+        if i % MISTAKE_EVERY == MISTAKE_EVERY - 1:
+            text = text.replace(
+                "subset: v2\n        port: {number: 80}\n      weight",
+                "subset: v3\n        port: {number: 80}\n      weight",
+                1,
+            )
+        total += len(text)
+        if i < BIG_FILE_SERVICES:
+            big.append(text)
+            continue
         folder = out / f"team-{i % NAMESPACES:02d}"
         folder.mkdir(parents=True, exist_ok=True)
-        text = service_yaml(i, rng)
         (folder / f"svc-{i:05d}.yaml").write_text(text, encoding="utf-8")
-        total += len(text)
+    if big:
+        (out / "platform").mkdir(parents=True, exist_ok=True)
+        big_file(out).write_text("---\n".join(big), encoding="utf-8")
     return total
+
+
+def big_file(out: Path) -> Path:
+    return out / "platform" / "first-services.yaml"
 
 
 def main() -> None:

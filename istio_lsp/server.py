@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,9 +18,15 @@ from pygls.uris import from_fs_path, to_fs_path
 from istio_lsp import __version__
 from istio_lsp.checks import analyze_path, analyze_text, check_file
 from istio_lsp.features.code_actions import quick_fixes
+from istio_lsp.features.code_lens import code_lenses
 from istio_lsp.features.completion import complete
+from istio_lsp.features.definition import definition
 from istio_lsp.features.diagnostics import convert_span, to_diagnostic
 from istio_lsp.features.hover import hover
+from istio_lsp.features.inlay_hints import inlay_hints
+from istio_lsp.features.references import references
+from istio_lsp.features.rename import RenameError, prepare_rename, rename
+from istio_lsp.features.symbols import document_symbols, flatten, workspace_symbols
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.settings import Settings
@@ -41,6 +48,8 @@ class IstioLanguageServer(LanguageServer):
         self.roots: list[Path] = []
         self.init_settings: Any = None
         self.published: dict[str, list[types.Diagnostic]] = {}
+        self.published_version: dict[str, int | None] = {}
+        self.report_timing = False  # benchmarks ask for istioLsp/analysisTime notifications
         self.dirty: set[str] = set()
         self.flush_timer: asyncio.TimerHandle | None = None
         self.indexed = asyncio.Event()
@@ -101,6 +110,8 @@ def on_initialize(ls: IstioLanguageServer, params: types.InitializeParams) -> No
     if isinstance(options, dict) and isinstance(options.get(CONFIG_SECTION), dict):
         options = options[CONFIG_SECTION]
     ls.init_settings = options
+    raw = params.initialization_options
+    ls.report_timing = isinstance(raw, dict) and raw.get("reportTiming") is True
     _apply_settings(ls, options)
     folders = params.workspace_folders or []
     uris = [f.uri for f in folders] or [u for u in [params.root_uri] if u]
@@ -307,6 +318,7 @@ def _schedule(ls: IstioLanguageServer, uri: str, immediate: bool = False) -> Non
 
 def _flush(ls: IstioLanguageServer) -> None:
     ls.flush_timer = None
+    started = time.perf_counter()
     dirty, ls.dirty = ls.dirty, set()
     affected: set[str] = set()
     for uri in dirty:
@@ -320,6 +332,10 @@ def _flush(ls: IstioLanguageServer) -> None:
     # indexing publishes all files, open ones included, when it ends.
     if ls.indexed.is_set():
         _publish(ls, affected)
+        if ls.report_timing:
+            versions = {u: d.version for u in dirty if (d := ls.workspace.text_documents.get(u)) is not None}
+            elapsed = (time.perf_counter() - started) * 1000
+            ls.protocol.notify("istioLsp/analysisTime", {"ms": elapsed, "versions": versions, "files": len(affected)})
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -382,18 +398,21 @@ def _publish(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
 
 
 def _send(ls: IstioLanguageServer, uri: str, diagnostics: list[types.Diagnostic]) -> None:
-    if ls.published.get(uri, []) == diagnostics and uri in ls.published:
-        return
-    if not diagnostics and uri not in ls.published:
-        return  # nothing shown, nothing to clear
     client_uri = ls.client_uri.get(uri, uri)
     doc = ls.workspace.text_documents.get(client_uri)
     version = doc.version if doc is not None else None
     if doc is not None and client_uri in ls.dirty:
         return  # the text changed since this analysis: its result is stale, the next run publishes
-    ls.published[uri] = diagnostics
-    if not diagnostics:
-        del ls.published[uri]
+    unchanged = ls.published.get(uri) == diagnostics if uri in ls.published else not diagnostics
+    # An open document gets a publish for every new version, so the client knows its
+    # diagnostics are current; other files only when what they show changes.
+    if unchanged and (doc is None or ls.published_version.get(uri) == version):
+        return
+    if diagnostics:
+        ls.published[uri] = diagnostics
+    else:
+        ls.published.pop(uri, None)
+    ls.published_version[uri] = version
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=client_uri, diagnostics=diagnostics, version=version)
     )
@@ -468,6 +487,101 @@ def on_completion(ls: IstioLanguageServer, params: types.CompletionParams) -> li
 def on_hover(ls: IstioLanguageServer, params: types.HoverParams) -> types.Hover | None:
     uri, text, line, character = request_position(ls, params.text_document.uri, params.position)
     return hover(ls.index, uri, text, line, character, range_converter(ls))
+
+
+# ---- navigation ----------------------------------------------------------------
+#
+# Definition, references, rename, outline, lenses and hints read the index: the open
+# documents' unsaved text is in it once analysed, so pending edits are analysed first.
+
+
+def _analysed(ls: IstioLanguageServer) -> None:
+    """Analyse edits still waiting for the debounce now, so a request reads the text the user sees."""
+    if ls.dirty:
+        if ls.flush_timer is not None:
+            ls.flush_timer.cancel()
+        _flush(ls)
+
+
+def _client_uris(ls: IstioLanguageServer) -> Callable[[str], str]:
+    return lambda uri: client_uri(ls, uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DEFINITION)
+@guarded(lambda: None)
+def on_definition(ls: IstioLanguageServer, params: types.DefinitionParams) -> list[types.Location] | None:
+    _analysed(ls)
+    uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
+    return definition(ls.index, uri, line, character, range_converter(ls), _client_uris(ls)) or None
+
+
+@server.feature(types.TEXT_DOCUMENT_REFERENCES)
+@guarded(lambda: None)
+def on_references(ls: IstioLanguageServer, params: types.ReferenceParams) -> list[types.Location] | None:
+    _analysed(ls)
+    uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
+    include = params.context.include_declaration
+    return references(ls.index, uri, line, character, include, range_converter(ls), _client_uris(ls)) or None
+
+
+@server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+@guarded(lambda: None)
+def on_prepare_rename(
+    ls: IstioLanguageServer, params: types.PrepareRenameParams
+) -> types.PrepareRenamePlaceholder | None:
+    _analysed(ls)
+    uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
+    return prepare_rename(ls.index, uri, line, character, range_converter(ls))
+
+
+@server.feature(types.TEXT_DOCUMENT_RENAME)
+@guarded(lambda: None)
+def on_rename(ls: IstioLanguageServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+    _analysed(ls)
+    uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
+    try:
+        return rename(ls.index, uri, line, character, params.new_name, range_converter(ls), _client_uris(ls))
+    except RenameError as error:
+        ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"istio-lsp: {error}"))
+        return None
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@guarded(list)
+def on_document_symbol(
+    ls: IstioLanguageServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol] | list[types.SymbolInformation]:
+    _analysed(ls)
+    symbols = document_symbols(ls.index, normalize(params.text_document.uri), range_converter(ls))
+    text_caps = ls.client_capabilities.text_document
+    symbol_caps = text_caps.document_symbol if text_caps else None
+    if symbol_caps and symbol_caps.hierarchical_document_symbol_support:
+        return symbols
+    return flatten(symbols, params.text_document.uri)
+
+
+@server.feature(types.WORKSPACE_SYMBOL)
+@guarded(list)
+def on_workspace_symbol(ls: IstioLanguageServer, params: types.WorkspaceSymbolParams) -> list[types.WorkspaceSymbol]:
+    _analysed(ls)
+    return workspace_symbols(ls.index, params.query, range_converter(ls), _client_uris(ls))
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+@guarded(list)
+def on_code_lens(ls: IstioLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    _analysed(ls)
+    return code_lenses(ls.index, normalize(params.text_document.uri), range_converter(ls))
+
+
+@server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+@guarded(list)
+def on_inlay_hint(ls: IstioLanguageServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+    _analysed(ls)
+    client_doc = params.text_document.uri
+    uri, _, start_line, start_char = request_position(ls, client_doc, params.range.start)
+    _, _, end_line, end_char = request_position(ls, client_doc, params.range.end)
+    return inlay_hints(ls.index, uri, Span(start_line, start_char, end_line, end_char), range_converter(ls))
 
 
 def serve() -> None:
