@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import istio_lsp.checks
-from istio_lsp.checks import Finding, check_file
+from istio_lsp.checks import Finding, Severity, check_file
 from istio_lsp.cli import main
 from istio_lsp.index import WorkspaceIndex, summarize
 from istio_lsp.index.discovery import discover, summarize_path
@@ -63,12 +63,29 @@ def test_bookinfo_has_no_findings(namespace: str) -> None:
     assert kinds[VirtualService] == 18
     findings = _findings(index)
     assert not [f for f in findings if f.code in REFERENCE_CODES], _describe(findings)
-    assert not findings, _describe(findings)
+    # The per-document rules find real mistakes in the samples themselves; pin them, so a
+    # false positive of any rule still fails here.
+    others = sorted((Path(f.uri).name, f.code) for f in findings if f.severity != Severity.HINT)
+    assert others == SAMPLE_MISTAKES, _describe(findings)
+    assert {f.code for f in findings if f.severity == Severity.HINT} <= {"deprecated-api-version"}
+
+
+# Mistakes in Istio's own samples, found by the per-document rules (true positives):
+SAMPLE_MISTAKES = [
+    # the first route has no match, so the second one never gets traffic
+    ("fault-injection-details-v1.yaml", "unreachable-route"),
+    # fault.abort has no `percent` field in the CRD schema: the API server drops it
+    ("virtual-service-ratings-test-abort.yaml", "unknown-field"),
+    # fault.delay.percent is deprecated in favour of percentage.value
+    ("virtual-service-ratings-test-delay.yaml", "invalid-fault"),
+]
 
 
 def test_bookinfo_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--format", "json", "--fail-on", "hint", str(BOOKINFO)]) == 0
-    assert json.loads(capsys.readouterr().out) == {"diagnostics": []}
+    main(["check", "--format", "json", "--fail-on", "never", str(BOOKINFO)])
+    codes = {d["code"] for d in json.loads(capsys.readouterr().out)["diagnostics"]}
+    assert not codes & REFERENCE_CODES
+    assert codes == {code for _, code in SAMPLE_MISTAKES} | {"deprecated-api-version"}
 
 
 def test_subsets_without_their_deployments_are_true_positives() -> None:
@@ -111,5 +128,5 @@ def test_one_mistake_in_bookinfo_is_found(path: str, old: str, new: str, codes: 
     text = target.read_text(encoding="utf-8")
     assert old in text
     index.update(summarize_text(target.resolve().as_uri(), text.replace(old, new, 1), settings))
-    findings = _findings(index)
+    findings = [f for f in _findings(index) if f.code in REFERENCE_CODES]
     assert [f.code for f in findings] == codes, _describe(findings)

@@ -75,7 +75,7 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
             rules = destination_rules_for_route(ctx.index, resolution.candidates, resolution.consumers).visible
             if not rules:
                 continue  # subset-without-destinationrule's case
-            defined = [s.name.value for rule in rules for s in rule.subsets]
+            defined = list(dict.fromkeys(s.name.value for rule in rules for s in rule.subsets))
             if dest.subset.value in defined:
                 continue
             names = ", ".join(r.display for r in rules)

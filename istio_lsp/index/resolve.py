@@ -8,6 +8,7 @@ from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.hosts import (
     cluster_namespace,
     consumer_namespaces,
+    gateway_key,
     glob_match,
     host_candidates,
     service_fqdn,
@@ -184,3 +185,81 @@ def labels_for_subset(index: WorkspaceIndex, services: list[Service], subset: st
             if any(w.pod_labels.get(key) == subset for w in workloads):
                 return {key: subset}
     return None
+
+
+# ---- lookups for navigation (definition, references, lenses) -----------------------
+
+# Keys Istio matches against the node's or the cluster's topology, not against pod labels.
+_TOPOLOGY_PREFIXES = ("topology.kubernetes.io/", "topology.istio.io/", "failure-domain.beta.kubernetes.io/")
+_TOPOLOGY_KEYS = ("kubernetes.io/hostname",)
+
+
+def subset_selects(labels: dict[str, str], workload: Workload) -> bool:
+    """Whether a subset's labels select a workload's pods (topology labels match nodes, not pods)."""
+    for key, value in labels.items():
+        if key.startswith(_TOPOLOGY_PREFIXES) or key in _TOPOLOGY_KEYS:
+            if value == "":
+                return False
+            continue
+        if workload.pod_labels.get(key) != value:
+            return False
+    return True
+
+
+def subset_workloads(index: WorkspaceIndex, rule: DestinationRule, labels: dict[str, str]) -> list[Workload]:
+    """The workloads behind a DestinationRule's Services whose pods carry a subset's labels."""
+    found: list[Workload] = []
+    for service in services_for_rule(index, rule):
+        found.extend(w for w in selected_workloads(index, service) if subset_selects(labels, w))
+    return _unique_by_id(found)
+
+
+def workloads_matching(index: WorkspaceIndex, labels: dict[str, str], namespace: str | None) -> list[Workload]:
+    """Workloads whose pod labels include `labels`: in `namespace`, or in every namespace when None."""
+    if not labels:
+        return []
+    namespaces = [namespace] if namespace is not None else sorted(index.workloads.keys())
+    return [
+        w
+        for ns in namespaces
+        for w in index.workloads_in(ns)
+        if all(w.pod_labels.get(k) == v for k, v in labels.items())
+    ]
+
+
+def route_rules(index: WorkspaceIndex, vs: VirtualService, host: str) -> list[DestinationRule]:
+    """The DestinationRules that apply to a destination `host` of a VirtualService, as the subset checks see them."""
+    resolution = resolve_host(index, host, vs)
+    return destination_rules_for_route(index, resolution.candidates, resolution.consumers).visible
+
+
+def delegate_targets(
+    index: WorkspaceIndex, vs: VirtualService, name: str, namespace: str | None
+) -> list[VirtualService]:
+    """The VirtualServices a `delegate` names (its namespace defaults to the delegating VirtualService's)."""
+    ns = namespace or vs.namespace
+    return [r for r in index.in_namespace(ns) if isinstance(r, VirtualService) and r.name == name]
+
+
+def gateways_named(index: WorkspaceIndex, reference: str, namespace: str) -> list[Resource]:
+    """The Gateways a VirtualService `gateways` entry binds to: Istio's, or Gateway API Gateways of that name."""
+    if reference.strip() == "mesh":
+        return []
+    gw_ns, gw_name = gateway_key(reference, namespace)
+    found: list[Resource] = list(index.gateway(gw_ns, gw_name))
+    found.extend(
+        r
+        for r in index.in_namespace(gw_ns)
+        if r.kind == "Gateway" and r.name == gw_name and r.api_version.startswith("gateway.networking.k8s.io/")
+    )
+    return found
+
+
+def _unique_by_id(values: list[Workload]) -> list[Workload]:
+    seen: set[int] = set()
+    out: list[Workload] = []
+    for value in values:
+        if id(value) not in seen:
+            seen.add(id(value))
+            out.append(value)
+    return out

@@ -41,7 +41,7 @@ class FileSummary:
     syntax_errors: list[SyntaxProblem] = field(default_factory=list)
     skipped: SkippedFile | None = None
     nonascii_lines: dict[int, str] = field(default_factory=dict)
-    provides: frozenset[str] = frozenset()
+    provides: dict[str, str] = field(default_factory=dict)  # key → digest of what stands behind it
     requires: frozenset[str] = frozenset()
     document_count: int = 0
     end: tuple[int, int] = (0, 0)  # position just after the last character of the file
@@ -79,33 +79,46 @@ def skipped_summary(uri: str, reason: str, message: str) -> FileSummary:
     return FileSummary(uri, "", skipped=SkippedFile(reason, message, Span(0, 0, 0, 0)))
 
 
-def dependency_keys(resources: list[Resource], settings: Settings) -> tuple[frozenset[str], frozenset[str]]:
+def dependency_keys(resources: list[Resource], settings: Settings) -> tuple[dict[str, str], frozenset[str]]:
+    """What a file provides (key → digest of the declarations behind it) and what its checks read.
+
+    The digest lets an edit that leaves a declaration as it was (a weight, a comment)
+    re-check no other file; presence-only keys (`ns:`, `svcns:`) never change digest.
+    """
     domain = settings.cluster_domain
-    provides: set[str] = set()
+    contributions: dict[str, list[str]] = {}
     requires: set[str] = set()
+
+    def provide(key: str, resource: Resource | None = None) -> None:
+        contributions.setdefault(key, []).append("" if resource is None else repr(resource))
+
     for r in resources:
         ns = r.namespace
-        provides.add(f"ns:{ns}")
+        provide(f"ns:{ns}")
         if isinstance(r, Service):
-            provides.update((f"host:{service_fqdn(r.name, ns, domain)}", f"svcns:{ns}"))
+            provide(f"host:{service_fqdn(r.name, ns, domain)}", r)
+            provide(f"svcns:{ns}")
         elif isinstance(r, Workload):
-            provides.update((f"svcns:{ns}", f"wl:{ns}"))
+            provide(f"svcns:{ns}")
+            provide(f"wl:{ns}", r)
         elif isinstance(r, ServiceEntry):
             for ref in r.hosts:
-                provides.update(f"host:{c}" for c in host_candidates(ref.value, ns, domain))
+                for c in host_candidates(ref.value, ns, domain):
+                    provide(f"host:{c}", r)
         elif isinstance(r, Gateway):
-            provides.add(f"gw:{ns}/{r.name}")
+            provide(f"gw:{ns}/{r.name}", r)
         elif isinstance(r, DestinationRule):
             if r.host is not None:
                 for c in host_candidates(r.host.value, ns, domain):
-                    provides.add(f"dr:{c}")
+                    provide(f"dr:{c}", r)
                     requires.add(f"host:{c}")
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
                         requires.add(f"wl:{host_ns}")
         elif isinstance(r, VirtualService):
             for ref in r.hosts:
-                provides.update(f"host:{c}" for c in host_candidates(ref.value, ns, domain))
+                for c in host_candidates(ref.value, ns, domain):
+                    provide(f"host:{c}", r)
             for dest in r.destinations:
                 for c in host_candidates(dest.host.value, ns, domain):
                     requires.add(f"host:{c}")
@@ -119,4 +132,11 @@ def dependency_keys(resources: list[Resource], settings: Settings) -> tuple[froz
             for ref in r.gateways:
                 gw_ns, gw_name = gateway_key(ref.value, ns)
                 requires.update((f"gw:{gw_ns}/{gw_name}", f"ns:{gw_ns}"))
-    return frozenset(provides), frozenset(requires)
+    provides = {key: _digest(parts) for key, parts in contributions.items()}
+    return provides, frozenset(requires)
+
+
+def _digest(parts: list[str]) -> str:
+    if not any(parts):
+        return ""
+    return hashlib.blake2b("\x00".join(sorted(parts)).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()

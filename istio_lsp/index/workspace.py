@@ -72,7 +72,9 @@ class WorkspaceIndex:
         self._drop(summary.uri)
         self.files[summary.uri] = summary
         self._add(summary)
-        changed = summary.provides if old is None else summary.provides | old.provides
+        before = old.provides if old is not None else {}
+        after = summary.provides
+        changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         return self._affected(summary.uri, changed)
 
     def remove(self, uri: str) -> set[str]:
@@ -81,7 +83,7 @@ class WorkspaceIndex:
             return set()
         self._drop(uri)
         del self.files[uri]
-        affected = self._affected(uri, old.provides)
+        affected = self._affected(uri, old.provides.keys())
         affected.discard(uri)
         return affected
 
