@@ -14,8 +14,10 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from istio_lsp import __version__
-from istio_lsp.checks import RULES, RULES_BY_CODE, Finding, Severity, analyze_path, check_file
+from istio_lsp.checks import RULES, RULES_BY_CODE, Finding, Severity, analyze_document, check_file
 from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index.bulk import summarize_paths
+from istio_lsp.index.cache import SummaryCache, cache_dir
 from istio_lsp.index.discovery import discover
 from istio_lsp.settings import Settings
 
@@ -71,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         help="Gateway installed outside these files",
     )
     check.add_argument("--disable", action="append", default=[], metavar="CODE", help="rule code to turn off")
+    check.add_argument("--no-cache", action="store_true", help="do not read or write the summary cache")
+    check.add_argument("--jobs", type=int, metavar="N", help="processes for parsing (default: one per core)")
     return parser
 
 
@@ -112,9 +116,12 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if missing:
         parser.exit(2, f"istio-lsp: no such file or directory: {', '.join(missing)}\n")
     index = WorkspaceIndex(settings)
-    for root in args.paths:
-        for path in discover(Path(root), settings.exclude):
-            index.update(analyze_path(path, settings))
+    paths = list(dict.fromkeys(path for root in args.paths for path in discover(Path(root), settings.exclude)))
+    cache = SummaryCache(None if args.no_cache else cache_dir())
+    for batch in summarize_paths(paths, settings, analyze_document, cache, workers=args.jobs):
+        for summary in batch:
+            index.update(summary)
+    cache.close()
     findings = [f for uri in sorted(index.files) for f in check_file(index, uri)]
     _REPORTERS[args.format](findings, sys.stdout)
     if args.fail_on == "never":

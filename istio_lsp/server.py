@@ -16,7 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from istio_lsp import __version__
-from istio_lsp.checks import analyze_path, analyze_text, check_file
+from istio_lsp.checks import analyze_document, analyze_path, analyze_text, check_file
 from istio_lsp.features.code_actions import quick_fixes
 from istio_lsp.features.code_lens import code_lenses
 from istio_lsp.features.completion import complete
@@ -28,6 +28,8 @@ from istio_lsp.features.references import references
 from istio_lsp.features.rename import RenameError, prepare_rename, rename
 from istio_lsp.features.symbols import document_symbols, flatten, workspace_symbols
 from istio_lsp.index import FileSummary, WorkspaceIndex
+from istio_lsp.index.bulk import summarize_paths
+from istio_lsp.index.cache import SummaryCache, cache_dir
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import Span, units_to_utf16
@@ -35,7 +37,6 @@ from istio_lsp.syntax import Span, units_to_utf16
 log = logging.getLogger("istio_lsp.server")
 
 CONFIG_SECTION = "istioLsp"
-INDEX_BATCH = 200  # files summarised per worker round trip while indexing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +55,7 @@ class IstioLanguageServer(LanguageServer):
         self.flush_timer: asyncio.TimerHandle | None = None
         self.indexed = asyncio.Event()
         self.client_uri: dict[str, str] = {}  # normalised uri → the spelling the client used
+        self.cache = SummaryCache(None)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # Log instead of popping up a message box for every internal error.
@@ -110,6 +112,7 @@ def on_initialize(ls: IstioLanguageServer, params: types.InitializeParams) -> No
     if isinstance(options, dict) and isinstance(options.get(CONFIG_SECTION), dict):
         options = options[CONFIG_SECTION]
     ls.init_settings = options
+    ls.cache = SummaryCache(cache_dir())
     raw = params.initialization_options
     ls.report_timing = isinstance(raw, dict) and raw.get("reportTiming") is True
     _apply_settings(ls, options)
@@ -183,19 +186,30 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     ls.index = WorkspaceIndex(settings)
     token = await _begin_progress(ls, "Indexing Istio manifests")
     paths = await asyncio.to_thread(_discover_all, ls.roots, settings)
-    for start in range(0, len(paths), INDEX_BATCH):
-        batch = paths[start : start + INDEX_BATCH]
-        summaries = await asyncio.to_thread(lambda b=batch: [analyze_path(p, settings) for p in b])  # type: ignore[misc]
+    loop = asyncio.get_running_loop()
+    batches: asyncio.Queue[list[FileSummary] | None] = asyncio.Queue()
+
+    def produce() -> None:  # parsing runs off the event loop (and on every core); the index stays on it
+        try:
+            for batch in summarize_paths(paths, settings, analyze_document, ls.cache):
+                loop.call_soon_threadsafe(batches.put_nowait, batch)
+        finally:
+            loop.call_soon_threadsafe(batches.put_nowait, None)
+
+    producer = loop.run_in_executor(None, produce)
+    done = 0
+    while (summaries := await batches.get()) is not None:
         open_docs = {normalize(uri) for uri in ls.workspace.text_documents}
         for summary in summaries:
             if summary.uri not in open_docs:  # unsaved text wins over disk
                 ls.index.update(summary)
+        done += len(summaries)
         if token:
-            done = min(start + INDEX_BATCH, len(paths))
             ls.work_done_progress.report(
                 token,
                 types.WorkDoneProgressReport(message=f"{done}/{len(paths)} files", percentage=done * 100 // len(paths)),
             )
+    await producer
     for uri, doc in list(ls.workspace.text_documents.items()):
         if is_manifest_path(uri):
             ls.index.update(_summarize_open(ls, uri, doc.source))

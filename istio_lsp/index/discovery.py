@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pathspec
 
-from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, skipped_summary, summarize
+from istio_lsp.index.bulk import read_manifest
+from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, summarize
 from istio_lsp.settings import Settings
-from istio_lsp.syntax import decode
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # never manifests, often huge
@@ -49,20 +49,8 @@ def is_manifest_path(path: str) -> bool:
 
 def summarize_path(path: Path, settings: Settings, analyzer: DocumentAnalyzer | None = None) -> FileSummary:
     """Read and summarise one file from disk; unreadable, binary and oversized files become skipped summaries."""
-    uri = path.resolve().as_uri()
-    try:
-        size = path.stat().st_size
-        if size > settings.max_file_size:
-            return skipped_summary(
-                uri,
-                "too-large",
-                f"File skipped: {size / 1_048_576:.1f} MB is above the "
-                f"{settings.max_file_size / 1_048_576:.1f} MB limit (setting maxFileSize).",
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        return skipped_summary(uri, "unreadable", f"File skipped: cannot read it ({exc.strerror or exc}).")
-    text = decode(data)
-    if text is None:
-        return skipped_summary(uri, "binary", "File skipped: it is not UTF-8 text.")
+    read = read_manifest(path, settings)
+    if isinstance(read, FileSummary):
+        return read
+    uri, text = read
     return summarize(uri, text, settings, analyzer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -62,6 +62,7 @@ class WorkspaceIndex:
         self.workloads = _Table[Workload]()  # by namespace
         self.by_namespace = _Table[Resource]()  # every resource, by namespace
         self._dependents: dict[str, set[str]] = defaultdict(set)  # requires-key → uris
+        self._presence: Counter[str] = Counter()  # presence-only provides-key → how many files provide it
         self._entries: dict[str, list[tuple[_Table, str]]] = {}  # uri → where its values went
 
     # ---- maintenance -------------------------------------------------------
@@ -75,6 +76,8 @@ class WorkspaceIndex:
         before = old.provides if old is not None else {}
         after = summary.provides
         changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+        # a presence-only key (namespace known, …) changes for its readers only when it appears or vanishes
+        changed = {key for key in changed if not self._presence_unchanged(key, before, after)}
         return self._affected(summary.uri, changed)
 
     def remove(self, uri: str) -> set[str]:
@@ -83,9 +86,18 @@ class WorkspaceIndex:
             return set()
         self._drop(uri)
         del self.files[uri]
-        affected = self._affected(uri, old.provides.keys())
+        gone = [key for key, digest in old.provides.items() if digest != "" or self._presence[key] == 0]
+        affected = self._affected(uri, gone)
         affected.discard(uri)
         return affected
+
+    def _presence_unchanged(self, key: str, before: dict[str, str], after: dict[str, str]) -> bool:
+        """A presence-only key another file still (or already) provides: nothing changes for its readers."""
+        if before.get(key, "") != "" or after.get(key, "") != "":
+            return False
+        if key in after:  # provided now, not before: changed only if this is the first provider
+            return self._presence[key] > 1
+        return self._presence[key] > 0  # provided before, not now: changed only if none is left
 
     def dependents(self, keys: Iterable[str]) -> set[str]:
         out: set[str] = set()
@@ -129,6 +141,9 @@ class WorkspaceIndex:
                 put(self.gateways, f"{r.namespace}/{r.name}", r)
         for key in summary.requires:
             self._dependents[key].add(uri)
+        for key, digest in summary.provides.items():
+            if digest == "":
+                self._presence[key] += 1
         self._entries[uri] = entries
 
     def _drop(self, uri: str) -> None:
@@ -136,6 +151,9 @@ class WorkspaceIndex:
             table.drop(key, uri)
         old = self.files.get(uri)
         if old is not None:
+            for key, digest in old.provides.items():
+                if digest == "":
+                    self._presence[key] -= 1
             for key in old.requires:
                 users = self._dependents.get(key)
                 if users is not None:

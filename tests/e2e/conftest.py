@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "istio_lsp"])
+# No summary cache in these tests: each server starts from the files alone (the cache has its own tests).
+SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "istio_lsp"], server_env={**os.environ, "ISTIO_LSP_CACHE_DIR": ""}
+)
 
 
 def uri_of(path: Path) -> str:

@@ -190,7 +190,7 @@ async def test_columns_follow_the_negotiated_encoding(client_name: str, shop: Pa
     from pytest_lsp import make_test_lsp_client
 
     client = make_test_lsp_client()
-    await client.start_io(*SERVER.server_command)
+    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
     try:
         accept_registrations(client)
         result = await client.initialize_session(_session(client_name, shop))
@@ -219,7 +219,7 @@ async def test_settings_from_initialization_options(shop: Path) -> None:
     uri = uri_of(shop / "external.yaml")
     for options, expected in ((None, 1), ({"istioLsp": {"externalHosts": ["*.partner.example.com"]}}, 0)):
         client = make_test_lsp_client()
-        await client.start_io(*SERVER.server_command)
+        await client.start_io(*SERVER.server_command, env=SERVER.server_env)
         try:
             accept_registrations(client)
             await client.initialize_session(_session("neovim", shop, options))

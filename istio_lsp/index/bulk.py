@@ -1,0 +1,106 @@
+"""Summarising a whole workspace: cached summaries first, the rest on every core."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from istio_lsp.index.cache import SummaryCache, entry_key
+from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize
+from istio_lsp.settings import Settings
+from istio_lsp.syntax import decode
+
+# Below this many files to parse, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+
+def read_manifest(path: Path, settings: Settings) -> tuple[str, str] | FileSummary:
+    """(uri, text) of a file, or the skipped summary of one that cannot or should not be parsed."""
+    uri = path.resolve().as_uri()
+    try:
+        size = path.stat().st_size
+        if size > settings.max_file_size:
+            return skipped_summary(
+                uri,
+                "too-large",
+                f"File skipped: {size / 1_048_576:.1f} MB is above the "
+                f"{settings.max_file_size / 1_048_576:.1f} MB limit (setting maxFileSize).",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return skipped_summary(uri, "unreadable", f"File skipped: cannot read it ({exc.strerror or exc}).")
+    text = decode(data)
+    if text is None:
+        return skipped_summary(uri, "binary", "File skipped: it is not UTF-8 text.")
+    return uri, text
+
+
+def summarize_paths(
+    paths: list[Path],
+    settings: Settings,
+    analyzer: DocumentAnalyzer | None,
+    cache: SummaryCache | None = None,
+    workers: int | None = None,
+) -> Iterator[list[FileSummary]]:
+    """Summaries of `paths`, in batches as they complete (for progress reports)."""
+    ready: list[FileSummary] = []
+    todo: list[tuple[str, str, str]] = []  # (uri, text, cache key)
+    keyed: list[tuple[str, str, str]] = []
+    for path in paths:
+        read = read_manifest(path, settings)
+        if isinstance(read, FileSummary):
+            ready.append(read)
+            continue
+        uri, text = read
+        keyed.append((uri, text, entry_key(uri, digest_of(text), settings)))
+    hits = cache.get_many([key for _, _, key in keyed]) if cache is not None else {}
+    for uri, text, key in keyed:
+        if key in hits:
+            ready.append(hits[key])
+        else:
+            todo.append((uri, text, key))
+    if ready:
+        yield ready
+    if not todo:
+        return
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    computed: list[tuple[str, FileSummary]] = []
+    if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        batch = [summarize(uri, text, settings, analyzer) for uri, text, _ in todo]
+        computed = [(key, summary) for (_, _, key), summary in zip(todo, batch, strict=True)]
+        yield batch
+    else:
+        yield from _in_processes(todo, settings, analyzer, workers, computed.extend)
+    if cache is not None:
+        cache.put_many(computed)
+
+
+def _in_processes(
+    todo: list[tuple[str, str, str]],
+    settings: Settings,
+    analyzer: DocumentAnalyzer | None,
+    workers: int,
+    record: Callable[[list[tuple[str, FileSummary]]], None],
+) -> Iterator[list[FileSummary]]:
+    # fork is cheapest, but unsafe in a process that runs other threads (the server)
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    chunks = [chunk for i in range(workers * 4) if (chunk := todo[i :: workers * 4])]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        futures = {
+            pool.submit(_summarize_chunk, [(uri, text) for uri, text, _ in chunk], settings, analyzer): chunk
+            for chunk in chunks
+        }
+        for future in as_completed(futures):
+            summaries = future.result()
+            record([(key, summary) for (_, _, key), summary in zip(futures[future], summaries, strict=True)])
+            yield summaries
+
+
+def _summarize_chunk(
+    files: list[tuple[str, str]], settings: Settings, analyzer: DocumentAnalyzer | None
+) -> list[FileSummary]:
+    return [summarize(uri, text, settings, analyzer) for uri, text in files]

@@ -1,0 +1,96 @@
+"""The persistent summary cache: a warm start parses nothing unchanged, and a bad cache never breaks a run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.generate import generate
+from istio_lsp.checks import analyze_document
+from istio_lsp.index.bulk import summarize_paths
+from istio_lsp.index.cache import SummaryCache, entry_key
+from istio_lsp.settings import Settings
+
+calls: list[str] = []
+
+
+def counting_analyzer(doc, resources, settings):  # type: ignore[no-untyped-def]
+    calls.append(resources[0][0].uri)
+    return analyze_document(doc, resources, settings)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[Path]:
+    generate(tmp_path / "ws", 12)
+    return sorted((tmp_path / "ws").rglob("*.yaml"))
+
+
+def _run(files: list[Path], cache: SummaryCache, settings: Settings | None = None) -> list:
+    return [
+        s
+        for batch in summarize_paths(files, settings or Settings(), counting_analyzer, cache, workers=1)
+        for s in batch
+    ]
+
+
+def test_second_run_reads_everything_from_the_cache(tmp_path: Path, files: list[Path]) -> None:
+    cache = SummaryCache(tmp_path / "cache")
+    calls.clear()
+    first = _run(files, cache)
+    assert calls, "the first run parses"
+    calls.clear()
+    second = _run(files, cache)
+    assert calls == [], "the second run parses nothing"
+    assert sorted(s.uri for s in first) == sorted(s.uri for s in second)
+    assert {s.uri: s.provides for s in first} == {s.uri: s.provides for s in second}
+
+
+def test_a_changed_file_or_setting_misses(tmp_path: Path, files: list[Path]) -> None:
+    cache = SummaryCache(tmp_path / "cache")
+    _run(files, cache)
+    files[0].write_text(files[0].read_text() + "# edited\n")
+    calls.clear()
+    _run(files, cache)
+    assert set(calls) == {files[0].resolve().as_uri()}
+    calls.clear()
+    _run(files, cache, Settings(default_namespace="other"))
+    assert len(set(calls)) == len(files)
+    assert entry_key("u", "d", Settings()) != entry_key("u", "d", Settings(cluster_domain="corp.local"))
+
+
+def test_a_corrupt_cache_is_replaced(tmp_path: Path, files: list[Path]) -> None:
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    (directory / "summaries.sqlite3").write_bytes(b"this is not a database" * 100)
+    cache = SummaryCache(directory)
+    assert cache.enabled
+    assert len(_run(files, cache)) == len(files)
+
+
+def test_an_unwritable_cache_is_turned_off(tmp_path: Path, files: list[Path]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cache = SummaryCache(blocker / "cache")  # cannot make a directory inside a file
+    assert not cache.enabled
+    assert len(_run(files, cache)) == len(files)
+
+
+def test_two_processes_share_a_cache(tmp_path: Path, files: list[Path]) -> None:
+    """Two checks at once on one cache both succeed (SQLite serialises the writers)."""
+    env_cache = str(tmp_path / "shared")
+    command = [
+        sys.executable,
+        "-c",
+        "from istio_lsp.cli import main; raise SystemExit(main())",
+        "check",
+        "--fail-on",
+        "never",
+    ]
+    procs = [
+        subprocess.Popen([*command, str(files[0].parent.parent)], env={"ISTIO_LSP_CACHE_DIR": env_cache, "PATH": ""})
+        for _ in range(2)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
