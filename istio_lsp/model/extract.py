@@ -8,6 +8,7 @@ from collections.abc import Callable
 from istio_lsp.model.resources import (
     ISTIO_KINDS,
     WORKLOAD_KINDS,
+    Delegate,
     Destination,
     DestinationRule,
     Gateway,
@@ -15,6 +16,7 @@ from istio_lsp.model.resources import (
     HttpRule,
     Ref,
     Resource,
+    RouteRule,
     SelectorPolicy,
     Service,
     ServiceEntry,
@@ -142,6 +144,15 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
                 vs.gateways.extend(r for _, g in _once(seen, get(match, "gateways")) if (r := _ref(doc, g)) is not None)
             rule_path = f"spec.{protocol}[{rule_index}]"
             route = get(rule, "route")
+            vs.route_rules.append(
+                RouteRule(
+                    protocol,
+                    rule_index,
+                    content_span(doc, rule),
+                    scalar(get(rule, "name")),
+                    _key_value_span(doc, rule, "route"),
+                )
+            )
             for dest_index, weighted in _once(seen, route):
                 dest = _destination(
                     doc,
@@ -152,9 +163,20 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
                     f"{rule_path}.route[{dest_index}].destination",
                 )
                 if dest is not None:
+                    dest.weight = integer(get(weighted, "weight"))
                     vs.destinations.append(dest)
             if protocol != "http":
                 continue
+            delegate = get(rule, "delegate")
+            if isinstance(delegate, MappingNode):
+                vs.delegates.append(
+                    Delegate(
+                        _ref(doc, get(delegate, "name")),
+                        _ref(doc, get(delegate, "namespace")),
+                        rule_index,
+                        content_span(doc, delegate),
+                    )
+                )
             mirror = _destination(doc, get(rule, "mirror"), "mirror", protocol, rule_index, f"{rule_path}.mirror")
             if mirror is not None:
                 vs.destinations.append(mirror)
@@ -171,6 +193,21 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
                     vs.destinations.append(extra)
             vs.http_rules.append(_http_rule(doc, rule_index, rule, route))
     return vs
+
+
+def _key_value_span(doc: YamlDocument, node: Node | None, key: str) -> Span | None:
+    """From a key to the end of its value."""
+    key_scalar = key_node(node, key)
+    value = get(node, key)
+    if key_scalar is None or value is None:
+        return None
+    key_span = doc.span_of(key_scalar)
+    value_span = content_span(doc, value)
+    return Span(key_span.start_line, key_span.start_char, value_span.end_line, value_span.end_char)
+
+
+def _span_or_none(doc: YamlDocument, node: Node | None) -> Span | None:
+    return content_span(doc, node) if node is not None else None
 
 
 def _once(seen: set[int], node: Node | None) -> list[tuple[int, Node]]:
@@ -196,6 +233,7 @@ def _destination(
     block = isinstance(node, MappingNode) and not node.flow_style
     host_key = key_node(node, "host")
     subset_key = key_node(node, "subset")
+    port_node = path(node, "port", "number")
     return Destination(
         host=host,
         subset=_ref(doc, get(node, "subset")),
@@ -207,6 +245,7 @@ def _destination(
         span=content_span(doc, node),
         key_column=host_key.start_mark.column if block and host_key is not None else None,
         subset_line=doc.span_of(subset_key).start_line if block and subset_key is not None else None,
+        port_span=doc.span_of(port_node) if scalar(port_node) is not None and port_node is not None else None,
     )
 
 
@@ -231,6 +270,9 @@ def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resou
     dr = DestinationRule(**base)
     dr.host = _ref(doc, get(spec, "host"))
     dr.export_to = _strings(get(spec, "exportTo"))
+    dr_selector = path(spec, "workloadSelector", "matchLabels")
+    dr.workload_selector = string_map(dr_selector)
+    dr.workload_selector_span = _span_or_none(doc, dr_selector)
     subsets = get(spec, "subsets")
     for item in items(subsets):
         name = _ref(doc, get(item, "name"))
@@ -264,13 +306,17 @@ def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resou
 
 def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     gateway = Gateway(**base)
-    gateway.selector = string_map(get(spec, "selector"))
+    selector = get(spec, "selector")
+    gateway.selector = string_map(selector)
+    gateway.selector_span = _span_or_none(doc, selector)
     for server in items(get(spec, "servers")):
         gateway.servers.append(
             GatewayServer(
                 port=integer(path(server, "port", "number")),
                 protocol=scalar(path(server, "port", "protocol")),
                 hosts=_strings(get(server, "hosts")),
+                span=content_span(doc, server),
+                name=scalar(get(server, "name")) or scalar(path(server, "port", "name")),
             )
         )
     return gateway
@@ -282,7 +328,10 @@ def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource
     entry.resolution = (scalar(get(spec, "resolution")) or "NONE").upper()
     entry.location = (scalar(get(spec, "location")) or "MESH_EXTERNAL").upper()
     entry.endpoint_count = len(items(get(spec, "endpoints")))
-    entry.has_workload_selector = bool(string_map(path(spec, "workloadSelector", "labels")))
+    entry_selector = path(spec, "workloadSelector", "labels")
+    entry.has_workload_selector = bool(string_map(entry_selector))
+    entry.workload_selector = string_map(entry_selector)
+    entry.workload_selector_span = _span_or_none(doc, entry_selector)
     entry.export_to = _strings(get(spec, "exportTo"))
     entry.ports = [p for p in (integer(get(port, "number")) for port in items(get(spec, "ports"))) if p is not None]
     return entry
@@ -300,7 +349,9 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
 
 def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Resource:
     service = Service(**base)
-    service.selector = string_map(get(spec, "selector"))
+    selector = get(spec, "selector")
+    service.selector = string_map(selector)
+    service.selector_span = _span_or_none(doc, selector)
     service.service_type = scalar(get(spec, "type")) or "ClusterIP"
     for port in items(get(spec, "ports")):
         service.ports.append(
@@ -309,6 +360,7 @@ def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Re
                 port=integer(get(port, "port")),
                 target_port=scalar(get(port, "targetPort")),
                 protocol=scalar(get(port, "protocol")),
+                span=content_span(doc, port),
             )
         )
     annotation = scalar(path(node, "metadata", "annotations", "networking.istio.io/exportTo"))

@@ -77,6 +77,29 @@ class Destination:
     span: Span  # the destination mapping
     key_column: int | None = None  # column of the `host` key in block style, for inserting sibling keys
     subset_line: int | None = None  # line of the `subset` key in block style, for deleting it
+    weight: int | None = None  # the route item's `weight` (routes only)
+    port_span: Span | None = None  # `port.number`'s value
+
+
+@dataclass(slots=True)
+class RouteRule:
+    """One `spec.http[]`, `spec.tcp[]` or `spec.tls[]` rule, for outlines and lenses."""
+
+    protocol: str  # "http", "tcp" or "tls"
+    index: int
+    span: Span
+    name: str | None = None  # the rule's `name`
+    route_span: Span | None = None  # from the `route` key to the end of its value
+
+
+@dataclass(slots=True)
+class Delegate:
+    """An HTTP rule's `delegate`: the VirtualService that holds the rule's routes."""
+
+    name: Ref | None
+    namespace: Ref | None
+    rule_index: int
+    span: Span  # the delegate mapping
 
 
 @dataclass(slots=True)
@@ -97,6 +120,8 @@ class VirtualService(Resource):
     export_to: list[str] = field(default_factory=list)
     destinations: list[Destination] = field(default_factory=list)
     http_rules: list[HttpRule] = field(default_factory=list)
+    route_rules: list[RouteRule] = field(default_factory=list)  # http, tcp and tls rules, in that order
+    delegates: list[Delegate] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -118,6 +143,8 @@ class DestinationRule(Resource):
     insert_after: tuple[int, int] | None = None  # None: spec is not a block mapping, no safe place
     subset_indent: int | None = None  # column of the items' `-`; None: there is no `subsets:` list yet
     spec_indent: int = 2
+    workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.matchLabels
+    workload_selector_span: Span | None = None
 
 
 @dataclass(slots=True)
@@ -125,12 +152,15 @@ class GatewayServer:
     port: int | None
     protocol: str | None
     hosts: list[str]
+    span: Span | None = None  # the server item
+    name: str | None = None  # `name`, else `port.name`
 
 
 @dataclass(slots=True, eq=False)
 class Gateway(Resource):
     selector: dict[str, str] = field(default_factory=dict)
     servers: list[GatewayServer] = field(default_factory=list)
+    selector_span: Span | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -142,6 +172,8 @@ class ServiceEntry(Resource):
     has_workload_selector: bool = False
     export_to: list[str] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
+    workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.labels
+    workload_selector_span: Span | None = None
 
 
 @dataclass(slots=True)
@@ -150,6 +182,7 @@ class ServicePort:
     port: int | None
     target_port: str | None
     protocol: str | None
+    span: Span | None = None  # the port item
 
 
 @dataclass(slots=True, eq=False)
@@ -158,6 +191,7 @@ class Service(Resource):
     ports: list[ServicePort] = field(default_factory=list)
     service_type: str = "ClusterIP"
     export_to: list[str] = field(default_factory=list)  # networking.istio.io/exportTo annotation
+    selector_span: Span | None = None
 
 
 @dataclass(slots=True, eq=False)
