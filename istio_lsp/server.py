@@ -346,10 +346,23 @@ def _flush(ls: IstioLanguageServer) -> None:
     # indexing publishes all files, open ones included, when it ends.
     if ls.indexed.is_set():
         _publish(ls, affected)
+        if affected - {normalize(u) for u in dirty}:
+            _refresh_views(ls)  # lenses and hints of other files may read what changed
         if ls.report_timing:
             versions = {u: d.version for u in dirty if (d := ls.workspace.text_documents.get(u)) is not None}
             elapsed = (time.perf_counter() - started) * 1000
             ls.protocol.notify("istioLsp/analysisTime", {"ms": elapsed, "versions": versions, "files": len(affected)})
+
+
+def _refresh_views(ls: IstioLanguageServer) -> None:
+    """Ask the client to re-request code lenses and inlay hints, where it supports that."""
+    workspace = ls.client_capabilities.workspace
+    if workspace is None:
+        return
+    if workspace.code_lens and workspace.code_lens.refresh_support:
+        ls.workspace_code_lens_refresh(None)
+    if workspace.inlay_hint and workspace.inlay_hint.refresh_support:
+        ls.workspace_inlay_hint_refresh(None)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

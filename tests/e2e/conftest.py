@@ -27,6 +27,14 @@ def accept_registrations(client: LanguageClient) -> None:
     def _register(params: types.RegistrationParams) -> None:
         return None
 
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def _lenses(params: None) -> None:
+        return None
+
+    @client.feature(types.WORKSPACE_INLAY_HINT_REFRESH)
+    def _hints(params: None) -> None:
+        return None
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:

@@ -198,7 +198,9 @@ async def test_columns_follow_the_negotiated_encoding(client_name: str, shop: Pa
         uri = uri_of(shop / "route.yaml")
         open_doc(client, uri, NON_ASCII)
         await wait_for(lambda: any(d.range.start.line == 12 for d in client.diagnostics.get(uri, ())))
-        diag = next(d for d in client.diagnostics[uri] if d.range.start.line == 12 and str(d.code).startswith("subset-"))
+        diag = next(
+            d for d in client.diagnostics[uri] if d.range.start.line == 12 and str(d.code).startswith("subset-")
+        )
         line = NON_ASCII.split("\n")[12]
         prefix = line[: line.index("v9")]
         expected = {"utf-16": len(prefix.encode("utf-16-le")) // 2, "utf-8": len(prefix.encode("utf-8"))}[encoding]

@@ -170,11 +170,11 @@ def wildcard_domain_problem(host: str) -> str | None:
         first, _, rest = host.partition(".")
         if not first.startswith("*") or "*" in first[1:] or "*" in rest:
             return f"`{host}`: partial wildcard not allowed; only a leading `*.` or `*` is"
-        if not rest:
-            return None if first == "*" else f"`{host}` is not a valid wildcard domain"
-        if first != "*" and dns1123_label_problem(first[1:].lower()) is not None:
+        # the first label may be `*`, or `*` / `*-` followed by a label (`*x`, `*-foo`), as Istio's pattern allows
+        suffix = first[2:] if first.startswith("*-") else first[1:]
+        if suffix and dns1123_label_problem(suffix.lower()) is not None:
             return f"`{host}` is not a valid wildcard domain"
-        return fqdn_problem(rest)
+        return fqdn_problem(rest) if rest else None
     return fqdn_problem(host)
 
 
