@@ -12,6 +12,7 @@ linear time; walks over it must be cycle-safe, see `nodes.walk`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import yaml
@@ -51,6 +52,9 @@ MAX_NESTING = 500
 _DOC_START = re.compile(r"^---(?=[ \t\r]|$)", re.MULTILINE)  # \r: CRLF line ends
 _TEMPLATE_ACTION = re.compile(r"\{\{-?\s*[^\n]*?\}\}")
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+# YAML 1.1 line breaks that LSP (and our line numbers) do not count: libyaml's lines and
+# columns are then off, and positions are computed from the mark's index instead
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 # `- - - x` (sequences) and `? ? ? x` (complex keys) nest block collections on one line
 _NESTED_DASHES = re.compile(rf"(?:[-?][ \t]+){{{MAX_NESTING},}}")
 
@@ -73,16 +77,26 @@ class YamlDocument:
     root: Node | None  # None for an empty document or one that did not parse
     error: SyntaxProblem | None = None
     _ascii: bool = True
+    _line_starts: list[int] | None = None  # offsets of the lines, when libyaml counts lines differently
 
     def span_of(self, node: Node) -> Span:
         """The file span of a node, in UTF-16 columns."""
         start, end = node.start_mark, node.end_mark
+        start_line, start_column = self.line_column(start)
+        end_line, end_column = self.line_column(end)
         return Span(
-            self.start_line + start.line,
-            self._col(start.index, start.column),
-            self.start_line + end.line,
-            self._col(end.index, end.column),
+            self.start_line + start_line,
+            self._col(start.index, start_column),
+            self.start_line + end_line,
+            self._col(end.index, end_column),
         )
+
+    def line_column(self, mark: yaml.Mark) -> tuple[int, int]:
+        """A mark's line in the document and column in code points, counting only `\\n` as a line break."""
+        if self._line_starts is None:
+            return mark.line, mark.column
+        row = bisect_right(self._line_starts, mark.index) - 1
+        return row, mark.index - self._line_starts[row]
 
     def _col(self, index: int, column: int) -> int:
         if self._ascii:
@@ -161,6 +175,8 @@ def parse_file(text: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ParsedF
 def parse_document(text: str, index: int = 0, start_line: int = 0) -> YamlDocument:
     """Compose one document whose text starts at `start_line` of its file."""
     doc = YamlDocument(index, start_line, text, None, _ascii=text.isascii())
+    if (not doc._ascii or "\r" in text) and _OTHER_BREAKS.search(text):
+        doc._line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
     too_deep = _nesting_problem(text)
     if too_deep is not None:
         doc.error = SyntaxProblem(too_deep[1], Span(start_line + too_deep[0], 0, start_line + too_deep[0], 0))
@@ -227,7 +243,7 @@ def _problem_from(exc: yaml.MarkedYAMLError, doc: YamlDocument) -> SyntaxProblem
         problem = f"{problem} ({exc.context})"
     if mark is None:
         return SyntaxProblem(f"YAML syntax error: {problem}", Span(doc.start_line, 0, doc.start_line, 0))
-    row, column = mark.line, mark.column
+    row, column = doc.line_column(mark)
     if mark.index >= len(doc.text.rstrip()):
         # the parser ran off the end ("expected node content" after a `[`): show the error
         # on the last thing written, not on the blank line or the next document's `---`
