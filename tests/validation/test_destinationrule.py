@@ -737,7 +737,7 @@ CASES: list[tuple[str, str]] = [
             trafficPolicy:
               loadBalancer:
                 warmup:  # !invalid-warmup
-                  minimumPercent: 150  # !invalid-warmup
+                  minimumPercent: 150  # reported by invalid-percentage (tests/validation/test_generic_values.py)
                   aggression: 0  # !invalid-warmup
             """
         ),

@@ -655,11 +655,11 @@ LB_RULE = Rule(
 # ---- invalid-warmup -------------------------------------------------------------------
 
 WARMUP_DOC = """\
-A load balancer `warmup` has no `duration`, a `minimumPercent` above 100, or an
-`aggression` that is not positive.
+A load balancer `warmup` has no `duration`, or an `aggression` that is not positive.
 
 Checklist rows (§2 DestinationRule), warmup: `duration` is required (its value is
-checked by `invalid-duration`); `minimumPercent` ≤ 100; `aggression` > 0.
+checked by `invalid-duration`); `aggression` > 0. (`minimumPercent` ≤ 100 is
+reported by `invalid-percentage`, with the other percentages.)
 
 ## Why it matters
 
@@ -713,14 +713,7 @@ def check_warmup(ctx: DocumentContext) -> Iterator[Finding]:
                 f"`warmup` needs a `duration` (how long the ramp-up of a new endpoint lasts): {REJECTED}.",
                 key=True,
             )
-        minimum = as_float(text(warmup, "minimumPercent"))
-        if minimum is not None and minimum > 100:
-            yield ctx.finding(
-                rule.code,
-                rule.severity,
-                [*path, "minimumPercent"],
-                f"`minimumPercent` {minimum:g} is above 100: {REJECTED}.",
-            )
+        # minimumPercent's range is invalid-percentage's, like every percentage
         aggression = as_float(text(warmup, "aggression"))
         if aggression is not None and aggression <= 0:
             yield ctx.finding(
@@ -734,7 +727,7 @@ def check_warmup(ctx: DocumentContext) -> Iterator[Finding]:
 WARMUP_RULE = Rule(
     code="invalid-warmup",
     severity=Severity.ERROR,
-    summary="A load balancer warmup has no duration, a minimumPercent above 100 or a non-positive aggression.",
+    summary="A load balancer warmup has no duration, or a non-positive aggression.",
     doc=WARMUP_DOC,
     local=check_warmup,
     kinds=("DestinationRule",),

@@ -1,0 +1,131 @@
+"""Helpers the "generic" value rules share (durations, ports, percentages, headers, regexes, …).
+
+This module defines no rule. It finds fields by name and place in a resource's spec, so
+each rule lists the fields it judges instead of spelling out every path of every kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from istio_lsp.checks.local import DocumentContext, walk_pairs
+from istio_lsp.findings import Fix, TextEdit
+from istio_lsp.syntax import Node, ScalarNode, Span
+from istio_lsp.syntax.nodes import PathSegment, get, items, scalar
+
+ISTIO_GROUPS = ("networking.istio.io", "security.istio.io")
+ISTIO_KINDS = (
+    "VirtualService",
+    "DestinationRule",
+    "Gateway",
+    "ServiceEntry",
+    "Sidecar",
+    "AuthorizationPolicy",
+    "PeerAuthentication",
+    "RequestAuthentication",
+)
+
+REJECTED = "kubectl apply is rejected by Istio's validating webhook"
+ADMITTED = "Istio's validating webhook admits it with a warning"
+
+Pattern = tuple[str, ...]
+
+
+def is_istio(ctx: DocumentContext) -> bool:
+    """An Istio resource, not a namesake of another API group (Gateway API's `Gateway`)."""
+    return ctx.resource.api_version.split("/")[0] in ISTIO_GROUPS
+
+
+def names(path: Sequence[PathSegment]) -> tuple[str, ...]:
+    """The field names of a path, without list indexes: `spec.http[0].timeout` → (spec, http, timeout)."""
+    return tuple(segment for segment in path if isinstance(segment, str))
+
+
+def ends_with(field_names: tuple[str, ...], pattern: Pattern) -> bool:
+    """Whether the names end with the pattern; `*` in the pattern stands for any one name."""
+    if len(pattern) > len(field_names):
+        return False
+    tail = field_names[len(field_names) - len(pattern) :]
+    return all(want in ("*", have) for want, have in zip(pattern, tail, strict=True))
+
+
+def spec_fields(ctx: DocumentContext) -> Iterator[tuple[list[PathSegment], Node]]:
+    """Every node under `spec` with its path (each shared alias node once)."""
+    yield from walk_pairs(ctx.spec, ["spec"])
+
+
+def first_match(field_names: tuple[str, ...], patterns: Sequence[tuple[Pattern, str]]) -> str | None:
+    """The tag of the first pattern the names end with."""
+    for pattern, tag in patterns:
+        if ends_with(field_names, pattern):
+            return tag
+    return None
+
+
+def quote_of(node: Node) -> str:
+    style = getattr(node, "style", None)
+    return style if style in ("'", '"') else ""
+
+
+def replace_scalar(ctx: DocumentContext, node: Node, text: str, title: str, *, preferred: bool = True) -> Fix:
+    """A fix that rewrites one scalar, keeping its quotes."""
+    quote = quote_of(node)
+    return Fix(title, (TextEdit(ctx.uri, ctx.node_span(node), f"{quote}{text}{quote}"),), preferred=preferred)
+
+
+def key_and_value_span(ctx: DocumentContext, key: Node, value: Node) -> Span:
+    start, end = ctx.node_span(key), ctx.node_span(value)
+    return Span(start.start_line, start.start_char, end.end_line, end.end_char)
+
+
+# ---- VirtualService shapes ------------------------------------------------------------
+
+
+def vs_gateways(ctx: DocumentContext) -> list[str]:
+    return [g for g in (scalar(item) for item in ctx.list_at("spec.gateways")) if g is not None]
+
+
+def vs_applies_to_gateway_only(ctx: DocumentContext) -> bool:
+    """Istio's isGateway: gateways are listed and `mesh` is not among them."""
+    gateways = vs_gateways(ctx)
+    return bool(ctx.list_at("spec.gateways")) and "mesh" not in gateways
+
+
+def distinct(nodes: Iterable[Node], seen: set[int]) -> Iterator[tuple[int, Node]]:
+    """(index, node) of the nodes not met before (by identity), recording them in `seen`.
+
+    Aliases let one node appear under many parents (`http: [*r, *r, …]`, each with
+    `match: [*m, *m, …]`): nested loops over them multiply, so each level visits a shared
+    node once. Its findings would be the same each time anyway.
+    """
+    for index, node in enumerate(nodes):
+        if id(node) not in seen:
+            seen.add(id(node))
+            yield index, node
+
+
+def rules_and_children(ctx: DocumentContext, protocols: Sequence[str], child: str) -> Iterator[tuple[str, Node, Node]]:
+    """(protocol, rule, child item) for each distinct item of `spec.<protocol>[].<child>`."""
+    seen_rules: set[int] = set()
+    seen_children: set[int] = set()
+    for protocol in protocols:
+        for _, rule in distinct(ctx.list_at(f"spec.{protocol}"), seen_rules):
+            for _, item in distinct(items(get(rule, child)), seen_children):
+                yield protocol, rule, item
+
+
+def http_matches(ctx: DocumentContext) -> Iterator[tuple[list[PathSegment], Node]]:
+    """Each distinct `spec.http[i].match[j]` with its path."""
+    seen_rules: set[int] = set()
+    seen_matches: set[int] = set()
+    for i, rule in distinct(ctx.list_at("spec.http"), seen_rules):
+        for j, match in distinct(items(get(rule, "match")), seen_matches):
+            yield ["spec", "http", i, "match", j], match
+
+
+def scalar_items(node: Node | None) -> Iterator[tuple[int, ScalarNode, str]]:
+    """The non-null scalar items of a sequence, with their indexes."""
+    for index, item in enumerate(items(node)):
+        text = scalar(item)
+        if isinstance(item, ScalarNode) and text is not None:
+            yield index, item, text
