@@ -6,12 +6,8 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
 from istio_lsp.index import FileSummary
-from istio_lsp.index.resolve import distinguishing_labels, selected_workloads, services_for_rule
+from istio_lsp.index.resolve import distinguishing_labels, selected_workloads, services_for_rule, subset_selects
 from istio_lsp.model.resources import DestinationRule, Subset, Workload
-
-# Keys Istio matches against the node's or the cluster's topology, not against pod labels.
-_TOPOLOGY_PREFIXES = ("topology.kubernetes.io/", "topology.istio.io/", "failure-domain.beta.kubernetes.io/")
-_TOPOLOGY_KEYS = ("kubernetes.io/hostname",)
 
 DOC = """\
 A DestinationRule subset's labels, together with the Service's selector, match
@@ -75,20 +71,9 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
             if not workloads:
                 continue  # the pods may be deployed from elsewhere: nothing to compare with
             for subset in rule.subsets:
-                if any(_matches(subset.labels, w) for w in workloads):
+                if any(subset_selects(subset.labels, w) for w in workloads):
                     continue
                 yield _finding(ctx, rule, subset, service.display, service.selector, workloads)
-
-
-def _matches(labels: dict[str, str], workload: Workload) -> bool:
-    for key, value in labels.items():
-        if key.startswith(_TOPOLOGY_PREFIXES) or key in _TOPOLOGY_KEYS:
-            if value == "":
-                return False
-            continue
-        if workload.pod_labels.get(key) != value:
-            return False
-    return True
 
 
 def _finding(

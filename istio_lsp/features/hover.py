@@ -10,9 +10,9 @@ from lsprotocol import types
 from istio_lsp.features.cursor import cursor_at, document_bounds, metadata_value, top_level
 from istio_lsp.features.field_docs import field_doc
 from istio_lsp.index import WorkspaceIndex
-from istio_lsp.index.resolve import resolve_host, selected_workloads
+from istio_lsp.index.resolve import resolve_host, selected_workloads, services_for_rule, subset_workloads
 from istio_lsp.model.hosts import gateway_key, host_candidates
-from istio_lsp.model.resources import Service, VirtualService, Workload
+from istio_lsp.model.resources import Service, VirtualService
 from istio_lsp.syntax import Span, utf16_len
 
 Convert = Callable[[str, Span], types.Range]
@@ -159,26 +159,13 @@ def _subset(index: WorkspaceIndex, namespace: str, host: str | None, name: str) 
             found = True
             labels = ", ".join(f"`{k}: {v}`" for k, v in subset.labels.items()) or "none (all pods)"
             lines.append(f"- defined by DestinationRule `{rule.namespace}/{rule.name}` · labels: {labels}")
-            matched = _matching_workloads(index, index.services_for(candidates), subset.labels)
-            if matched is not None:
+            if services_for_rule(index, rule):
+                matched = subset_workloads(index, rule, subset.labels)
                 names = ", ".join(f"{w.kind} `{w.name}`" for w in matched) or "**none**"
                 lines.append(f"- matches: {names}")
     if not found:
         lines.append("No DestinationRule for this host defines it.")
     return "\n".join(lines)
-
-
-def _matching_workloads(
-    index: WorkspaceIndex, services: list[Service], labels: dict[str, str]
-) -> list[Workload] | None:
-    if not services:
-        return None
-    matched: list[Workload] = []
-    for service in services:
-        for workload in selected_workloads(index, service):
-            if all(workload.pod_labels.get(k) == v for k, v in labels.items()) and workload not in matched:
-                matched.append(workload)
-    return matched
 
 
 def _gateway(index: WorkspaceIndex, namespace: str, reference: str) -> str:
