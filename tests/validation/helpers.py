@@ -21,8 +21,4 @@ def findings_for(yaml_text: str, settings: Settings | None = None) -> list[Findi
 
 def found(yaml_text: str, codes: set[str] | None = None, settings: Settings | None = None) -> set[tuple[str, int]]:
     """(code, 0-based line) of the findings, restricted to `codes` when given."""
-    return {
-        (f.code, f.span.start_line)
-        for f in findings_for(yaml_text, settings)
-        if codes is None or f.code in codes
-    }
+    return {(f.code, f.span.start_line) for f in findings_for(yaml_text, settings) if codes is None or f.code in codes}
