@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import time
 import uuid
@@ -214,6 +215,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
         if is_manifest_path(uri):
             ls.index.update(_summarize_open(ls, uri, doc.source))
     _publish(ls, list(ls.index.files))
+    gc.freeze()  # the index lives as long as the server: keep it out of every later collection
     ls.indexed.set()
     stale = set(ls.published) - set(ls.index.files)
     for uri in stale:  # files gone or excluded since the last index: clear what they showed
