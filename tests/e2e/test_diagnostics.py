@@ -112,6 +112,14 @@ async def test_workspace_diagnostics_without_opening(client: LanguageClient, see
         "destination-host-is-virtualservice.md"
     )
     assert diag.related_information and "deployment-1-vs" in diag.message
+    window = client.capabilities.window if client.capabilities else None
+    if window and window.work_done_progress:  # indexing reported its progress, begin to end
+        await wait_for(
+            lambda: any(isinstance(r[-1], types.WorkDoneProgressEnd) for r in client.progress_reports.values())
+        )
+        (reports,) = client.progress_reports.values()
+        assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == "Indexing Istio manifests"
+        assert isinstance(reports[-1], types.WorkDoneProgressEnd) and "2 files" in (reports[-1].message or "")
 
 
 async def test_quick_fix_routes_to_backing_service(client: LanguageClient, seeded: Path) -> None:
