@@ -96,7 +96,12 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResol
         related = [related_to(r, "provides the host but is not exported to the route's namespace") for r in res.hidden]
         severity = Severity.WARNING
     else:
-        namespace = next((ns for c in res.candidates if (ns := cluster_namespace(c, domain))), None)
+        # `api.example` may also read as Service `api` in namespace `example`: believe that reading
+        # only when the workspace has something in that namespace
+        namespace = cluster_namespace(res.candidates[0], domain) or next(
+            (ns for c in res.candidates[1:] if (ns := cluster_namespace(c, domain)) and ctx.index.in_namespace(ns)),
+            None,
+        )
         message = f"No Service or ServiceEntry in the workspace provides `{host}`"
         if res.fqdn != host:
             message += f" ({res.fqdn})"

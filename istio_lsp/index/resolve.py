@@ -6,12 +6,10 @@ from dataclasses import dataclass, field
 
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.hosts import (
-    cluster_namespace,
     consumer_namespaces,
     gateway_key,
     glob_match,
     host_candidates,
-    service_fqdn,
     visible,
 )
 from istio_lsp.model.resources import DestinationRule, Resource, Service, ServiceEntry, VirtualService, Workload
@@ -141,14 +139,6 @@ def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload
         for w in index.workloads_in(service.namespace)
         if all(w.pod_labels.get(k) == v for k, v in service.selector.items())
     ]
-
-
-def service_of(index: WorkspaceIndex, fqdn: str) -> list[Service]:
-    ns = cluster_namespace(fqdn, index.settings.cluster_domain)
-    if ns is None:
-        return []
-    name = fqdn.split(".")[0]
-    return index.services_for([service_fqdn(name, ns, index.settings.cluster_domain)])
 
 
 # Pod labels that say nothing about a version of the code (set by controllers or tooling).
