@@ -39,6 +39,7 @@ from istio_lsp.checks.validation.common import (
     port_problem,
     wildcard_domain_problem,
 )
+from istio_lsp.checks.validation.gateway import VALID_CIPHERS
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, Node, SequenceNode
 from istio_lsp.syntax.nodes import get, scalar
@@ -203,23 +204,6 @@ spec:
 """
 
 _LOOPBACK_HOSTS = ("", "127.0.0.1", "0.0.0.0", "::1", "::")
-_CIPHERS = {
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-    "ECDHE-ECDSA-AES128-SHA",
-    "ECDHE-RSA-AES128-SHA",
-    "ECDHE-ECDSA-AES256-SHA",
-    "ECDHE-RSA-AES256-SHA",
-    "AES128-GCM-SHA256",
-    "AES256-GCM-SHA384",
-    "AES128-SHA",
-    "AES256-SHA",
-    "DES-CBC3-SHA",
-}
 
 
 def check_ingress(ctx: DocumentContext) -> Iterator[Finding]:
@@ -380,7 +364,7 @@ def _server_tls_options(ctx: DocumentContext, code: str, where: Path, tls: Mappi
         )
     seen: set[str] = set()
     for i, _, cipher in ciphers:
-        known = cipher in ("", "ALL") or not cipher[:1].isalnum() or cipher in _CIPHERS
+        known = cipher in ("", "ALL") or not cipher[:1].isalnum() or cipher in VALID_CIPHERS
         if not known or cipher in seen:
             why = "is not a cipher suite Envoy knows" if not known else "is listed twice"
             yield ctx.finding(
