@@ -39,22 +39,35 @@ def pairs(node: Node | None) -> Iterator[tuple[ScalarNode, Node]]:
         yield key, value
 
 
+def _lookup(node: MappingNode) -> dict[str, tuple[ScalarNode, Node]]:
+    """key → (key node, value node) of a mapping, built once per node: lookups are O(1).
+
+    Documents are composed, read, and dropped; nothing mutates a node after composing,
+    so the table stays true for the node's life.
+    """
+    table: dict[str, tuple[ScalarNode, Node]] | None = node.__dict__.get("_istio_lsp_keys")
+    if table is None:
+        table = {}
+        for k, v in pairs(node):
+            table[str(k.value)] = (k, v)  # the last one wins, as in Kubernetes
+        node.__dict__["_istio_lsp_keys"] = table
+    return table
+
+
 def get(node: Node | None, key: str) -> Node | None:
     """The value of `key` in a mapping node (the last one wins, as in Kubernetes)."""
-    found = None
-    for k, v in pairs(node):
-        if k.value == key:
-            found = v
-    return found
+    if not isinstance(node, MappingNode):
+        return None
+    found = _lookup(node).get(key)
+    return found[1] if found is not None else None
 
 
 def key_node(node: Node | None, key: str) -> ScalarNode | None:
     """The key node of `key` in a mapping, for spans that point at the key itself."""
-    found = None
-    for k, _ in pairs(node):
-        if k.value == key:
-            found = k
-    return found
+    if not isinstance(node, MappingNode):
+        return None
+    found = _lookup(node).get(key)
+    return found[0] if found is not None else None
 
 
 def path(node: Node | None, *keys: str) -> Node | None:
