@@ -54,9 +54,24 @@ def spec_fields(ctx: DocumentContext) -> Iterator[tuple[list[PathSegment], Node]
     yield from walk_pairs(ctx.spec, ["spec"])
 
 
+# patterns (by identity: they are module constants) → their entries by last name, in order
+_BY_LAST: dict[int, tuple[Sequence[tuple[Pattern, str]], dict[str, list[tuple[int, Pattern, str]]]]] = {}
+
+
 def first_match(field_names: tuple[str, ...], patterns: Sequence[tuple[Pattern, str]]) -> str | None:
     """The tag of the first pattern the names end with."""
-    for pattern, tag in patterns:
+    if not field_names:
+        return None
+    cached = _BY_LAST.get(id(patterns))
+    if cached is None or cached[0] is not patterns:
+        table: dict[str, list[tuple[int, Pattern, str]]] = {}
+        for order, (pattern, tag) in enumerate(patterns):
+            table.setdefault(pattern[-1] if pattern else "*", []).append((order, pattern, tag))
+        cached = _BY_LAST[id(patterns)] = (patterns, table)
+    table = cached[1]
+    # only patterns ending in this field's name (or in `*`) can match: most fields have none
+    candidates = table.get(field_names[-1], []) + table.get("*", [])
+    for _, pattern, tag in sorted(candidates, key=lambda entry: entry[0]):
         if ends_with(field_names, pattern):
             return tag
     return None
