@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from istio_lsp.findings import Finding, Fix, Related, Severity
+from istio_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from istio_lsp.model.resources import Resource
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument
@@ -96,6 +96,21 @@ class DocumentContext:
             related=list(related),
             fixes=list(fixes),
         )
+
+
+def quote_of(node: Node) -> str:
+    """The quote character a scalar was written with, if any."""
+    style = getattr(node, "style", None)
+    return style if style in ("'", '"') else ""
+
+
+def replace_scalar(
+    ctx: DocumentContext, node: Node, text: str, title: str, *, preferred: bool = True, safe: bool = True
+) -> Fix:
+    """A fix that rewrites one scalar's text, keeping its quotes."""
+    quote = quote_of(node)
+    edit = TextEdit(ctx.uri, ctx.node_span(node), f"{quote}{text}{quote}")
+    return Fix(title, (edit,), preferred=preferred, safe=safe)
 
 
 def walk_pairs(node: Node | None, path: list[PathSegment]) -> Iterator[tuple[list[PathSegment], Node]]:

@@ -18,6 +18,7 @@ from istio_lsp.index.resolve import distinguishing_labels, selected_workloads
 from istio_lsp.model.hosts import host_candidates, service_fqdn
 from istio_lsp.model.resources import ISTIO_KINDS, Service
 from istio_lsp.syntax import Span, utf16_len
+from istio_lsp.syntax.spans import utf16_to_index
 
 Convert = Callable[[str, Span], types.Range]
 
@@ -36,7 +37,7 @@ def complete(
 ) -> list[types.CompletionItem]:
     """Completion items at (line, UTF-16 character) of a document's current text."""
     lines = text.split("\n")
-    character = _code_points(lines[line] if line < len(lines) else "", character)
+    character = utf16_to_index(lines[line] if line < len(lines) else "", character)
     cursor = cursor_at(text, line, character)
     start, end = document_bounds(lines, min(line, len(lines) - 1))
     kind = top_level(lines, start, end, "kind") or ""
@@ -47,15 +48,6 @@ def complete(
     replace = convert(uri, Span(line, utf16_char - prefix_units, line, utf16_char))
     context = _Context(index, cursor, kind, api_version, namespace, lines, replace, snippets)
     return list(context.items())
-
-
-def _code_points(line_text: str, utf16_col: int) -> int:
-    units = 0
-    for count, ch in enumerate(line_text):
-        if units >= utf16_col:
-            return count
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return len(line_text)
 
 
 class _Context:

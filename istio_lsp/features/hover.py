@@ -14,6 +14,7 @@ from istio_lsp.index.resolve import resolve_host, selected_workloads, services_f
 from istio_lsp.model.hosts import gateway_key, host_candidates
 from istio_lsp.model.resources import Service, VirtualService
 from istio_lsp.syntax import Span, utf16_len
+from istio_lsp.syntax.spans import utf16_to_index
 
 Convert = Callable[[str, Span], types.Range]
 
@@ -28,7 +29,7 @@ def hover(
     if line >= len(lines):
         return None
     line_text = lines[line]
-    col = _code_points(line_text, character)
+    col = utf16_to_index(line_text, character)
     start = col
     while start > 0 and line_text[start - 1] not in _TOKEN_BREAK:
         start -= 1
@@ -58,15 +59,6 @@ def hover(
         contents=types.MarkupContent(types.MarkupKind.Markdown, markdown),
         range=convert(uri, span),
     )
-
-
-def _code_points(line_text: str, utf16_col: int) -> int:
-    units = 0
-    for count, ch in enumerate(line_text):
-        if units >= utf16_col:
-            return count
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return len(line_text)
 
 
 def _field_markdown(kind: str, path: list[Any]) -> str | None:

@@ -60,3 +60,15 @@ def units_to_utf16(line_text: str, col: int, encoding: str) -> int:
     else:
         prefix = line_text[:col]
     return utf16_len(prefix)
+
+
+def utf16_to_index(line_text: str, utf16_col: int) -> int:
+    """The Python string index of a UTF-16 column on `line_text`."""
+    if line_text.isascii():
+        return min(utf16_col, len(line_text))
+    units = 0
+    for index, ch in enumerate(line_text):
+        if units >= utf16_col:
+            return index
+        units += 2 if ord(ch) > 0xFFFF else 1
+    return len(line_text)

@@ -142,10 +142,6 @@ def normalised(weights: list[int]) -> list[int]:
     return floors
 
 
-def quote_of(node: ScalarNode) -> str:
-    return node.style if node.style in ("'", '"') else ""
-
-
 # ---- matches -------------------------------------------------------------------
 
 # fields of an HTTP match that select nothing: they never make two matches differ in what they accept

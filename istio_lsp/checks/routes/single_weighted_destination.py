@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.routes._shared import destinations, quote_of, routes
+from istio_lsp.checks.local import DocumentContext, quote_of
+from istio_lsp.checks.routes._shared import destinations, routes
 from istio_lsp.findings import Finding, Fix, Severity, TextEdit
 
 DOC = """\

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.routes._shared import destinations, normalised, percent, quote_of, routes
+from istio_lsp.checks.local import DocumentContext, quote_of
+from istio_lsp.checks.routes._shared import destinations, normalised, percent, routes
 from istio_lsp.findings import Finding, Fix, Severity, TextEdit
 
 DOC = """\

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from istio_lsp.checks.local import DocumentContext, walk_pairs
-from istio_lsp.findings import Fix, TextEdit
 from istio_lsp.syntax import Node, ScalarNode, Span
 from istio_lsp.syntax.nodes import PathSegment, get, items, scalar
 
@@ -75,17 +74,6 @@ def first_match(field_names: tuple[str, ...], patterns: Sequence[tuple[Pattern, 
         if ends_with(field_names, pattern):
             return tag
     return None
-
-
-def quote_of(node: Node) -> str:
-    style = getattr(node, "style", None)
-    return style if style in ("'", '"') else ""
-
-
-def replace_scalar(ctx: DocumentContext, node: Node, text: str, title: str, *, preferred: bool = True) -> Fix:
-    """A fix that rewrites one scalar, keeping its quotes."""
-    quote = quote_of(node)
-    return Fix(title, (TextEdit(ctx.uri, ctx.node_span(node), f"{quote}{text}{quote}"),), preferred=preferred)
 
 
 def key_and_value_span(ctx: DocumentContext, key: Node, value: Node) -> Span:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.checks.validation.common import dns1123_label_problem, is_cidr, is_ip, wildcard_domain_problem
 from istio_lsp.findings import Fix, TextEdit
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, Span
@@ -138,13 +138,6 @@ def lowercase_fix(ctx: DocumentContext, node: Node, current: str, check: Callabl
     if lower != current and check(lower) is None:
         return [replace_scalar(ctx, node, lower, f"Change to `{lower}`")]
     return []
-
-
-def replace_scalar(ctx: DocumentContext, node: Node, new: str, title: str, *, preferred: bool = True) -> Fix:
-    """A fix that rewrites a scalar's text, keeping its quotes."""
-    style = getattr(node, "style", None)
-    quote = style if style in ("'", '"') else ""
-    return Fix(title, (TextEdit(ctx.uri, ctx.node_span(node), f"{quote}{new}{quote}"),), preferred=preferred)
 
 
 def rename_key_fix(

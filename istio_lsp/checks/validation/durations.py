@@ -6,16 +6,8 @@ import re
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule, Severity
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.validation._generic import (
-    REJECTED,
-    Pattern,
-    first_match,
-    is_istio,
-    names,
-    replace_scalar,
-    spec_fields,
-)
+from istio_lsp.checks.local import DocumentContext, replace_scalar
+from istio_lsp.checks.validation._generic import REJECTED, Pattern, first_match, is_istio, names, spec_fields
 from istio_lsp.checks.validation.common import duration_problem, parse_duration
 from istio_lsp.findings import Finding, Fix
 from istio_lsp.syntax import ScalarNode

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from istio_lsp.checks.base import Rule, Severity
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.validation._generic import REJECTED, is_istio, replace_scalar, scalar_items
+from istio_lsp.checks.local import DocumentContext, replace_scalar
+from istio_lsp.checks.validation._generic import REJECTED, is_istio, scalar_items
 from istio_lsp.checks.validation.common import dns1123_label_problem, export_to_problems
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import Node

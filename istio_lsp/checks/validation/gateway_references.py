@@ -5,15 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule, Severity
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.validation._generic import (
-    ADMITTED,
-    REJECTED,
-    is_istio,
-    replace_scalar,
-    rules_and_children,
-    scalar_items,
-)
+from istio_lsp.checks.local import DocumentContext, replace_scalar
+from istio_lsp.checks.validation._generic import ADMITTED, REJECTED, is_istio, rules_and_children, scalar_items
 from istio_lsp.checks.validation.common import DNS1123_LABEL, fqdn_problem
 from istio_lsp.findings import Finding, Fix
 from istio_lsp.syntax import Node, ScalarNode

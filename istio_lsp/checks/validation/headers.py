@@ -6,13 +6,12 @@ import re
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule, Severity
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.checks.validation._generic import (
     REJECTED,
     distinct,
     http_matches,
     is_istio,
-    replace_scalar,
     rules_and_children,
     scalar_items,
     vs_applies_to_gateway_only,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule, Severity, close_matches
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.validation._generic import ISTIO_KINDS, REJECTED, is_istio, replace_scalar
+from istio_lsp.checks.local import DocumentContext, replace_scalar
+from istio_lsp.checks.validation._generic import ISTIO_KINDS, REJECTED, is_istio
 from istio_lsp.findings import Finding, Fix
 from istio_lsp.syntax import ScalarNode
 from istio_lsp.syntax.nodes import pairs, scalar
