@@ -52,6 +52,8 @@ class IstioLanguageServer(LanguageServer):
         self.published: dict[str, list[types.Diagnostic]] = {}
         self.published_version: dict[str, int | None] = {}
         self.report_timing = False  # benchmarks ask for istioLsp/analysisTime notifications
+        self.status_notifications = False  # the VS Code extension's status bar asks for istioLsp/status
+        self.status_sent: dict[str, Any] | None = None
         self.dirty: set[str] = set()
         self.flush_timer: asyncio.TimerHandle | None = None
         self.indexed = asyncio.Event()
@@ -116,6 +118,7 @@ def on_initialize(ls: IstioLanguageServer, params: types.InitializeParams) -> No
     ls.cache = SummaryCache(cache_dir())
     raw = params.initialization_options
     ls.report_timing = isinstance(raw, dict) and raw.get("reportTiming") is True
+    ls.status_notifications = isinstance(raw, dict) and raw.get("statusNotifications") is True
     _apply_settings(ls, options)
     folders = params.workspace_folders or []
     uris = [f.uri for f in folders] or [u for u in [params.root_uri] if u]
@@ -186,7 +189,9 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     settings = ls.settings
     ls.index = WorkspaceIndex(settings)
     token = await _begin_progress(ls, "Indexing Istio manifests")
+    _report_status(ls, "indexing", 0, 0)
     paths = await asyncio.to_thread(_discover_all, ls.roots, settings)
+    _report_status(ls, "indexing", 0, len(paths))
     loop = asyncio.get_running_loop()
     batches: asyncio.Queue[list[FileSummary] | None] = asyncio.Queue()
 
@@ -205,6 +210,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
             if summary.uri not in open_docs:  # unsaved text wins over disk
                 ls.index.update(summary)
         done += len(summaries)
+        _report_status(ls, "indexing", done, len(paths))
         if token:
             ls.work_done_progress.report(
                 token,
@@ -220,6 +226,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     stale = set(ls.published) - set(ls.index.files)
     for uri in stale:  # files gone or excluded since the last index: clear what they showed
         _send(ls, uri, [])
+    _report_status(ls, "ready", len(paths), len(paths))
     if token:
         count = sum(len(d) for d in ls.published.values())
         ls.work_done_progress.end(
@@ -424,6 +431,30 @@ def _publish(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
             log.exception("checking %s failed", uri)
             continue
         _send(ls, uri, diagnostics)
+    if ls.indexed.is_set():
+        _report_status(ls, "ready", len(ls.index.files), len(ls.index.files))
+
+
+def _report_status(ls: IstioLanguageServer, state: str, done: int, total: int) -> None:
+    """Tell a client that asked (the VS Code status bar) how indexing goes and how many findings are shown."""
+    if not ls.status_notifications:
+        return
+    counts = {severity: 0 for severity in types.DiagnosticSeverity}
+    for diagnostics in ls.published.values():
+        for diagnostic in diagnostics:
+            counts[diagnostic.severity or types.DiagnosticSeverity.Error] += 1
+    status = {
+        "state": state,
+        "done": done,
+        "total": total,
+        "files": len(ls.index.files),
+        "errors": counts[types.DiagnosticSeverity.Error],
+        "warnings": counts[types.DiagnosticSeverity.Warning],
+        "findings": sum(counts.values()),
+    }
+    if status != ls.status_sent:  # a keystroke that changes no count sends nothing
+        ls.status_sent = status
+        ls.protocol.notify("istioLsp/status", status)
 
 
 def _send(ls: IstioLanguageServer, uri: str, diagnostics: list[types.Diagnostic]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_lsp
@@ -232,3 +233,43 @@ async def test_settings_from_initialization_options(shop: Path) -> None:
         finally:
             await client.shutdown_session()
             await client.stop()
+
+
+async def test_status_notifications_follow_indexing_and_findings(shop: Path) -> None:
+    """The VS Code status bar reads istioLsp/status: indexing progress, then counts that follow edits."""
+    from pytest_lsp import make_test_lsp_client
+
+    statuses: list[dict[str, object]] = []
+    client = make_test_lsp_client()
+
+    @client.feature("istioLsp/status")
+    def _status(params: Any) -> None:
+        statuses.append(params._asdict())  # pygls hands unknown notifications over as named tuples
+
+    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
+    try:
+        accept_registrations(client)
+        await client.initialize_session(_session("visual-studio-code", shop, {"statusNotifications": True}))
+        await wait_for(lambda: any(s["state"] == "ready" for s in statuses))
+        assert statuses[0]["state"] == "indexing"
+        ready = next(s for s in statuses if s["state"] == "ready")
+        assert ready["files"] == 2 and ready["total"] == 2
+        assert (ready["errors"], ready["warnings"], ready["findings"]) == (1, 0, 1)  # the subset without a DR
+
+        uri = uri_of(shop / "route.yaml")
+        open_doc(client, uri, ROUTE)
+        replace_doc(client, uri, ROUTE.replace("        subset: v1\n", ""), 2)
+        await wait_for(lambda: statuses[-1]["findings"] == 0)
+        assert statuses[-1]["state"] == "ready" and statuses[-1]["errors"] == 0
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+async def test_no_status_notifications_unless_asked(client: LanguageClient, shop: Path) -> None:
+    seen: list[object] = []
+    client.feature("istioLsp/status")(lambda params: seen.append(params))
+    uri = uri_of(shop / "route.yaml")
+    open_doc(client, uri, ROUTE)
+    await wait_for(has_code(client, uri, "subset-without-destinationrule"))
+    assert seen == []
