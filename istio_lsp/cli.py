@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,12 +15,14 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from istio_lsp import __version__
-from istio_lsp.checks import RULES, RULES_BY_CODE, Finding, Severity, analyze_document, check_file
-from istio_lsp.index import WorkspaceIndex
-from istio_lsp.index.bulk import summarize_paths
-from istio_lsp.index.cache import SummaryCache, cache_dir
+from istio_lsp.findings import Finding, Severity
+from istio_lsp.index.bulk import read_text, summarize_paths
+from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
 from istio_lsp.index.discovery import discover
 from istio_lsp.settings import Settings
+
+# istio_lsp.checks (every rule) is imported only when something must be checked: a warm
+# run answered from the snapshot should not pay for loading seventy rules.
 
 FORMATS = ("text", "json", "sarif", "github")
 FAIL_LEVELS = ("error", "warning", "information", "hint", "never")
@@ -104,7 +107,12 @@ def _settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Sett
     settings, problems = Settings.from_dict(data)
     for problem in problems:
         print(f"istio-lsp: {problem}", file=sys.stderr)
-    unknown = [code for code in settings.disabled_rules if code not in RULES_BY_CODE]
+    if settings.disabled_rules:
+        from istio_lsp.checks import RULES_BY_CODE
+
+        unknown = [code for code in settings.disabled_rules if code not in RULES_BY_CODE]
+    else:
+        unknown = []
     if unknown:
         parser.exit(2, f"istio-lsp: unknown rule code(s): {', '.join(unknown)}\n")
     return settings
@@ -115,19 +123,54 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         parser.exit(2, f"istio-lsp: no such file or directory: {', '.join(missing)}\n")
-    index = WorkspaceIndex(settings)
+    started_ns = time.time_ns()
     paths = list(dict.fromkeys(path for root in args.paths for path in discover(Path(root), settings.exclude)))
     cache = SummaryCache(None if args.no_cache else cache_dir())
-    for batch in summarize_paths(paths, settings, analyze_document, cache, workers=args.jobs):
-        for summary in batch:
-            index.update(summary)
+    key = snapshot_key(sorted({Path(root).resolve() for root in args.paths}), settings)
+    snapshot = cache.get_snapshot(key)
+    if snapshot is not None and snapshot.unchanged(paths, lambda path: read_text(path, settings)):
+        by_uri = snapshot.findings
+    else:
+        snapshot = _analyse(paths, settings, cache, args.jobs, started_ns, snapshot)
+        cache.put_snapshot(key, snapshot)
+        by_uri = snapshot.findings
     cache.close()
-    findings = [f for uri in sorted(index.files) for f in check_file(index, uri)]
+    findings = [f for uri in sorted(by_uri) for f in by_uri[uri]]
     _REPORTERS[args.format](findings, sys.stdout)
     if args.fail_on == "never":
         return 0
     threshold = Severity.parse(args.fail_on)
     return 1 if any(f.severity <= threshold for f in findings) else 0
+
+
+def _analyse(
+    paths: list[Path],
+    settings: Settings,
+    cache: SummaryCache,
+    jobs: int | None,
+    started_ns: int,
+    previous: Snapshot | None,
+) -> Snapshot:
+    """Index and check the files: summaries from the cache where they are, the rest parsed;
+    findings of the `previous` run kept for the files no change can have reached."""
+    from istio_lsp.checks import RULES, analyze_document, check_file
+    from istio_lsp.checks.reuse import stale_files
+    from istio_lsp.index import WorkspaceIndex
+
+    index = WorkspaceIndex(settings)
+    states: dict[str, FileState] = {}
+    for batch in summarize_paths(paths, settings, analyze_document, cache, workers=jobs, states=states):
+        for summary in batch:
+            index.update(summary)
+    stale = None if previous is None else stale_files(index, states, previous, cache, RULES)
+    before = previous.findings if previous is not None else {}
+    findings: dict[str, list[Finding]] = {}
+    for uri in sorted(index.files):
+        found = check_file(index, uri) if stale is None or uri in stale else before.get(uri, [])
+        if found:
+            findings[uri] = found
+    lines = {uri: s.nonascii_lines for uri, s in index.files.items() if s.nonascii_lines}
+    return Snapshot(started_ns, states, findings, lines)
 
 
 def display_path(uri: str) -> str:
@@ -177,6 +220,8 @@ _SARIF_LEVELS = {
 
 
 def _sarif(findings: list[Finding], out: TextIO) -> None:
+    from istio_lsp.checks import RULES
+
     rules = [
         {
             "id": rule.code,

@@ -17,7 +17,8 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from istio_lsp import __version__
-from istio_lsp.checks import analyze_document, analyze_path, analyze_text, check_file
+from istio_lsp.checks import RULES, analyze_document, analyze_path, analyze_text, check_file
+from istio_lsp.checks.reuse import stale_files
 from istio_lsp.features.code_actions import quick_fixes
 from istio_lsp.features.code_lens import code_lenses
 from istio_lsp.features.completion import complete
@@ -28,9 +29,10 @@ from istio_lsp.features.inlay_hints import inlay_hints
 from istio_lsp.features.references import references
 from istio_lsp.features.rename import RenameError, prepare_rename, rename
 from istio_lsp.features.symbols import document_symbols, flatten, workspace_symbols
+from istio_lsp.findings import Finding
 from istio_lsp.index import FileSummary, WorkspaceIndex
-from istio_lsp.index.bulk import summarize_paths
-from istio_lsp.index.cache import SummaryCache, cache_dir
+from istio_lsp.index.bulk import read_text, summarize_paths
+from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import Span, units_to_utf16
@@ -59,6 +61,7 @@ class IstioLanguageServer(LanguageServer):
         self.indexed = asyncio.Event()
         self.client_uri: dict[str, str] = {}  # normalised uri → the spelling the client used
         self.cache = SummaryCache(None)
+        self.events = 0  # edits and file changes seen, so indexing knows whether any came while it ran
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # Log instead of popping up a message box for every internal error.
@@ -184,31 +187,45 @@ async def _watch_files(ls: IstioLanguageServer) -> None:
 
 
 async def _index_workspace(ls: IstioLanguageServer) -> None:
-    """Index every manifest under the workspace roots, then publish diagnostics for all of them."""
+    """Index every manifest under the workspace roots, then publish diagnostics for all of them.
+
+    When no file changed since the last run (its snapshot), the snapshot's findings are
+    published at once and the index is rebuilt behind them. Either way, only files that a
+    change since then can have reached are checked again; the others keep their findings.
+    """
     ls.indexed.clear()
     settings = ls.settings
     ls.index = WorkspaceIndex(settings)
+    events = ls.events
+    started_ns = time.time_ns()
     token = await _begin_progress(ls, "Indexing Istio manifests")
     _report_status(ls, "indexing", 0, 0)
     paths = await asyncio.to_thread(_discover_all, ls.roots, settings)
     _report_status(ls, "indexing", 0, len(paths))
+    key = snapshot_key(sorted({root.resolve() for root in ls.roots}), settings)
+    previous = await asyncio.to_thread(ls.cache.get_snapshot, key)
+    if previous is not None and await asyncio.to_thread(_unchanged, previous, paths, settings):
+        _publish_snapshot(ls, previous)
     loop = asyncio.get_running_loop()
     batches: asyncio.Queue[list[FileSummary] | None] = asyncio.Queue()
+    states: dict[str, FileState] = {}
 
     def produce() -> None:  # parsing runs off the event loop (and on every core); the index stays on it
         try:
-            for batch in summarize_paths(paths, settings, analyze_document, ls.cache):
+            for batch in summarize_paths(paths, settings, analyze_document, ls.cache, states=states):
                 loop.call_soon_threadsafe(batches.put_nowait, batch)
         finally:
             loop.call_soon_threadsafe(batches.put_nowait, None)
 
     producer = loop.run_in_executor(None, produce)
     done = 0
+    disk: dict[str, str] = {}  # uri → digest of the text on disk
     while (summaries := await batches.get()) is not None:
-        open_docs = {normalize(uri) for uri in ls.workspace.text_documents}
         for summary in summaries:
-            if summary.uri not in open_docs:  # unsaved text wins over disk
-                ls.index.update(summary)
+            # disk first, also for open files: their unsaved text replaces it below, and the
+            # difference tells which other files it affects
+            ls.index.update(summary)
+            disk[summary.uri] = summary.digest
         done += len(summaries)
         _report_status(ls, "indexing", done, len(paths))
         if token:
@@ -217,21 +234,65 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
                 types.WorkDoneProgressReport(message=f"{done}/{len(paths)} files", percentage=done * 100 // len(paths)),
             )
     await producer
+    # what changed on disk since the snapshot, measured before unsaved text joins the index
+    reached = stale_files(ls.index, states, previous, ls.cache, RULES) if previous is not None else None
+    affected: set[str] = set()
+    as_on_disk = True  # every open document's text is the file's text on disk
     for uri, doc in list(ls.workspace.text_documents.items()):
         if is_manifest_path(uri):
-            ls.index.update(_summarize_open(ls, uri, doc.source))
-    _publish(ls, list(ls.index.files))
+            summary = _summarize_open(ls, uri, doc.source)
+            as_on_disk = as_on_disk and disk.get(summary.uri) == summary.digest
+            affected |= ls.index.update(summary)
+    quiet = ls.events == events  # no edit or file change arrived while indexing
+    found: dict[str, list[Finding]] = {}
+    if previous is not None and reached is not None and quiet:
+        _publish(ls, reached | affected, found)
+        kept = [uri for uri in ls.index.files if uri not in found]
+        _publish_recorded(ls, previous, kept, found)  # no change reached them: the snapshot's findings stand
+    else:
+        _publish(ls, list(ls.index.files), found)
+    snapshot = None
+    if quiet and as_on_disk:  # the findings are those of the files on disk: worth keeping
+        lines = {uri: s.nonascii_lines for uri, s in ls.index.files.items() if s.nonascii_lines}
+        snapshot = Snapshot(started_ns, states, {uri: f for uri, f in found.items() if f}, lines)
     gc.freeze()  # the index lives as long as the server: keep it out of every later collection
     ls.indexed.set()
     stale = set(ls.published) - set(ls.index.files)
     for uri in stale:  # files gone or excluded since the last index: clear what they showed
         _send(ls, uri, [])
+    if snapshot is not None:  # after indexed is set: edits arriving meanwhile are published as usual
+        await asyncio.to_thread(ls.cache.put_snapshot, key, snapshot)
     _report_status(ls, "ready", len(paths), len(paths))
     if token:
         count = sum(len(d) for d in ls.published.values())
         ls.work_done_progress.end(
             token, types.WorkDoneProgressEnd(message=f"{len(ls.index.files)} files, {count} findings")
         )
+
+
+def _unchanged(snapshot: Snapshot, paths: list[Path], settings: Settings) -> bool:
+    return snapshot.unchanged(paths, lambda path: read_text(path, settings))
+
+
+def _publish_recorded(
+    ls: IstioLanguageServer, snapshot: Snapshot, uris: list[str], found: dict[str, list[Finding]]
+) -> None:
+    """Publish the findings a snapshot recorded for `uris` (already sent ones are not sent again)."""
+    encoding = _encoding(ls)
+    lookup = _line_lookup(ls)
+    for uri in sorted(uris):
+        findings = found[uri] = snapshot.findings.get(uri, [])
+        _send(ls, uri, [to_diagnostic(f, lookup, encoding) for f in findings])
+
+
+def _publish_snapshot(ls: IstioLanguageServer, snapshot: Snapshot) -> None:
+    """Publish the findings of the last full run; open documents wait for their own text to be checked."""
+    encoding = _encoding(ls)
+    lookup = _line_lookup(ls, snapshot.lines)
+    open_docs = {normalize(uri) for uri in ls.workspace.text_documents}
+    for uri in sorted(snapshot.findings):
+        if uri not in open_docs:
+            _send(ls, uri, [to_diagnostic(f, lookup, encoding) for f in snapshot.findings[uri]])
 
 
 def _discover_all(roots: Iterable[Path], settings: Settings) -> list[Path]:
@@ -265,7 +326,7 @@ async def _begin_progress(ls: IstioLanguageServer, title: str) -> str | None:
 def _summarize_open(ls: IstioLanguageServer, uri: str, text: str) -> FileSummary:
     key = normalize(uri)
     ls.client_uri[key] = uri
-    return analyze_text(key, text, ls.settings)
+    return analyze_text(key, text, ls.settings, ls.index.files.get(key))  # unchanged `---` documents are reused
 
 
 def _excluded(ls: IstioLanguageServer, uri: str) -> bool:
@@ -319,6 +380,7 @@ def on_close(ls: IstioLanguageServer, params: types.DidCloseTextDocumentParams) 
     key = normalize(uri)
     if key not in ls.index.files:
         return
+    ls.events += 1
     # Unsaved edits are gone with the buffer: the file on disk is the truth again.
     path = to_fs_path(uri)
     if path and Path(path).is_file():
@@ -331,6 +393,7 @@ def on_close(ls: IstioLanguageServer, params: types.DidCloseTextDocumentParams) 
 
 def _schedule(ls: IstioLanguageServer, uri: str, immediate: bool = False) -> None:
     """Re-analyse soon: edits in quick succession are batched, so only the last text is analysed."""
+    ls.events += 1
     ls.dirty.add(uri)
     if ls.flush_timer is not None:
         ls.flush_timer.cancel()
@@ -377,6 +440,7 @@ def _refresh_views(ls: IstioLanguageServer) -> None:
 @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 @guarded(lambda: None)
 def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+    ls.events += 1
     open_docs = {normalize(u) for u in ls.workspace.text_documents}
     affected: set[str] = set()
     for change in params.changes:
@@ -409,24 +473,32 @@ async def on_configuration(ls: IstioLanguageServer, params: types.DidChangeConfi
 # ---- publishing --------------------------------------------------------------
 
 
-def _line_lookup(ls: IstioLanguageServer) -> Callable[[str, int], str | None]:
+def _line_lookup(
+    ls: IstioLanguageServer, recorded: dict[str, dict[int, str]] | None = None
+) -> Callable[[str, int], str | None]:
     def lookup(uri: str, line: int) -> str | None:
         doc = ls.workspace.text_documents.get(ls.client_uri.get(uri, uri))
         if doc is not None:
             lines = doc.lines
             return lines[line] if line < len(lines) else None
         summary = ls.index.files.get(uri)
+        if summary is None and recorded is not None:
+            return recorded.get(uri, {}).get(line)
         return summary.nonascii_lines.get(line) if summary else None
 
     return lookup
 
 
-def _publish(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
+def _publish(ls: IstioLanguageServer, uris: Iterable[str], found: dict[str, list[Finding]] | None = None) -> None:
+    """Check files and publish their diagnostics; `found` receives each file's findings."""
     encoding = _encoding(ls)
     lookup = _line_lookup(ls)
     for uri in sorted(set(uris)):
         try:
-            diagnostics = [to_diagnostic(f, lookup, encoding) for f in check_file(ls.index, uri)]
+            findings = check_file(ls.index, uri)
+            if found is not None:
+                found[uri] = findings
+            diagnostics = [to_diagnostic(f, lookup, encoding) for f in findings]
         except Exception:
             log.exception("checking %s failed", uri)
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,27 @@ def test_two_processes_share_a_cache(tmp_path: Path, files: list[Path]) -> None:
         for _ in range(2)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
+
+
+def test_cached_summaries_equal_fresh_ones(tmp_path: Path, files: list[Path]) -> None:
+    """The cache's own pickling of frozen dataclasses rebuilds every field (spans, references, resources)."""
+    broken = sorted((Path(__file__).resolve().parent.parent / "examples" / "broken").rglob("*.yaml"))
+    cache = SummaryCache(tmp_path / "cache")
+    fresh = {s.uri: s for s in _run(files + broken, cache)}
+    cached = {s.uri: s for s in _run(files + broken, SummaryCache(tmp_path / "cache"))}
+    # resources compare by identity: compare every field, nested ones included
+    assert {uri: structure(s) for uri, s in cached.items()} == {uri: structure(s) for uri, s in fresh.items()}
+    assert sum(len(s.resources) for s in cached.values()) > 50
+
+
+def structure(value: object) -> object:
+    """A value as plain nested tuples, comparable whatever its classes' equality."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, *(structure(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    if isinstance(value, (list, tuple)):
+        return [structure(v) for v in value]
+    if isinstance(value, dict):
+        return sorted((repr(k), structure(v)) for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(structure(v)) for v in value)
+    return value

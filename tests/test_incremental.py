@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from benchmarks.generate import generate
 from istio_lsp.checks import analyze_text, check_file
-from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.settings import Settings
+from istio_lsp.syntax import split_documents
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +74,147 @@ def test_only_the_edited_file_is_parsed(
     monkeypatch: pytest.MonkeyPatch, index: WorkspaceIndex, corpus: dict[str, str]
 ) -> None:
     """Re-checking dependents reads their summaries; it never parses their text again."""
-    from istio_lsp.syntax import parser
-
-    parsed: list[int] = []
-    original = parser.parse_file
-    monkeypatch.setattr(parser, "parse_file", lambda text, **kw: parsed.append(len(text)) or original(text, **kw))
     import istio_lsp.index.summary as summary_module
 
-    monkeypatch.setattr(summary_module, "parse_file", parser.parse_file)
+    parsed: list[str] = []
+    original = summary_module.parse_document
+    monkeypatch.setattr(
+        summary_module, "parse_document", lambda text, *args: parsed.append(text) or original(text, *args)
+    )
     uri = _file(corpus, "svc-00025.yaml")
-    affected = index.update(analyze_text(uri, corpus[uri].replace("subset: v1", "subset: v9", 1), Settings()))
+    edited = corpus[uri].replace("subset: v1", "subset: v9", 1)
+    affected = index.update(analyze_text(uri, edited, Settings()))
     for other in affected:
         check_file(index, other)
-    assert parsed == [len(corpus[uri])]
+    assert "".join(parsed) == edited
+
+
+# ---- the edited `---` document alone is parsed again --------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _canonical(summary: FileSummary) -> str:
+    """Everything a summary says, resources included (they compare by identity, so by repr)."""
+    return repr(
+        (
+            summary.uri,
+            summary.digest,
+            summary.resources,
+            summary.local_findings,
+            summary.syntax_errors,
+            summary.skipped,
+            summary.nonascii_lines,
+            summary.provides,
+            sorted(summary.requires),
+            summary.document_count,
+            summary.end,
+            summary.parts,
+            summary.analysis,
+        )
+    )
+
+
+@pytest.fixture
+def composed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every document libyaml composes while the test runs."""
+    import yaml
+
+    texts: list[str] = []
+    original = yaml.compose
+
+    def counting(stream: str, Loader: type) -> object:
+        texts.append(stream)
+        return original(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "compose", counting)
+    return texts
+
+
+def _new_documents(before: str, after: str) -> Counter[str]:
+    return Counter(piece for _, piece in split_documents(after)) - Counter(
+        piece for _, piece in split_documents(before)
+    )
+
+
+def _edits(text: str) -> list[str]:
+    """Edits of a multi-document file, one after the other: in place, adding and removing lines
+    (the documents below move), adding, removing and breaking documents."""
+    lines = text.split("\n")
+    weight = next(i for i, line in enumerate(lines) if line.strip().startswith("weight:"))
+    third = [i for i, line in enumerate(lines) if line.startswith("---")][2]
+    texts = []
+    lines[weight] = lines[weight].replace("weight: ", "weight: 1", 1)  # a keystroke: nothing moves
+    texts.append("\n".join(lines))
+    lines.insert(weight + 1, "      # a new line: every document below moves down")
+    texts.append("\n".join(lines))
+    del lines[3]  # a line of the first document goes: every other document moves up
+    texts.append("\n".join(lines))
+    lines[third:third] = ["---", "apiVersion: v1", "kind: Service", "metadata: {name: added}", "spec: {ports: []}"]
+    texts.append("\n".join(lines))  # a new document: those below change index too
+    lines[third + 2] = "kind: [Service"  # ... and it breaks
+    texts.append("\n".join(lines))
+    del lines[third : third + 5]  # ... and goes again
+    texts.append("\n".join(lines))
+    texts.append("\n".join(lines[: third - 1]) + "\n")  # the end of the file is cut
+    return texts
+
+
+def test_an_edit_composes_only_the_documents_it_changed(corpus: dict[str, str], composed: list[str]) -> None:
+    uri = _file(corpus, "platform/first-services.yaml")
+    text = corpus[uri]
+    assert text.count("\n---") >= 9
+    previous = analyze_text(uri, text, Settings())
+    for edited in _edits(text):
+        composed.clear()
+        summary = analyze_text(uri, edited, Settings(), previous)
+        assert Counter(composed) == _new_documents(text, edited)
+        assert len(composed) <= 2, "only the edited document (and a new one) is parsed again"
+        assert _canonical(summary) == _canonical(analyze_text(uri, edited, Settings()))
+        text, previous = edited, summary
+
+
+def _multi_document_files() -> list[Path]:
+    found = []
+    for folder in ("examples", "tests/cases", "tests/fixtures"):
+        for path in sorted((REPO / folder).rglob("*.y*ml")):
+            if len(split_documents(path.read_text(encoding="utf-8"))) > 1:
+                found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("path", _multi_document_files(), ids=lambda p: str(p.relative_to(REPO)))
+def test_reused_documents_match_a_fresh_analysis(path: Path, composed: list[str]) -> None:
+    """Whatever a document holds (findings with fixes, syntax errors, subsets), moving it by
+    an edit above gives what analysing the edited file afresh gives."""
+    uri, text = path.as_uri(), path.read_text(encoding="utf-8")
+    pieces = [piece for _, piece in split_documents(text)]
+    edits = [
+        "# a comment above everything\n" + text,  # the first document changes, the others move
+        "".join(pieces[1:]),  # the first document goes: the others move up and change index
+        "".join([pieces[0], "---\n# an empty document\n\n", *pieces[1:]]),
+        "".join(pieces[:-1]) + pieces[-1].rstrip("\n") + "\n# the end\n",  # only the last one changes
+        # the first document becomes as many empty ones as it had lines: the others change index, not line
+        "---\n" * pieces[0].count("\n") + "".join(pieces[1:]),
+    ]
+    previous = analyze_text(uri, text, Settings())
+    for edited in edits:
+        composed.clear()
+        summary = analyze_text(uri, edited, Settings(), previous)
+        assert Counter(composed) <= _new_documents(text, edited)
+        assert _canonical(summary) == _canonical(analyze_text(uri, edited, Settings()))
+
+
+def test_no_reuse_across_settings_or_files(corpus: dict[str, str], composed: list[str]) -> None:
+    uri = _file(corpus, "platform/first-services.yaml")
+    text = corpus[uri]
+    previous = analyze_text(uri, text, Settings())
+    other = Settings(default_namespace="elsewhere")
+    composed.clear()
+    summary = analyze_text(uri, text, other, previous)
+    assert len(composed) == len(split_documents(text))
+    assert _canonical(summary) == _canonical(analyze_text(uri, text, other))
+    composed.clear()
+    moved = analyze_text("file:///elsewhere.yaml", text, Settings(), previous)
+    assert len(composed) == len(split_documents(text))
+    assert all(r.uri == "file:///elsewhere.yaml" for r in moved.resources)

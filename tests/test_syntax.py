@@ -257,3 +257,27 @@ def test_a_dash_run_that_is_not_a_marker_does_not_split() -> None:
     assert summary.syntax_errors == []
     assert summary.document_count == 1
     assert names(summary) == ["ConfigMap default/c"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\n---\nb: 2\n",
+        "\ufeffa: 1\r\n--- \r\nb: [\r\n---\n",  # byte order mark, CRLF, a broken document
+        "# head\n%YAML 1.2\n---\nkey: |\n  --- not a marker\n---\n\n---\nc: 3",  # directives, a block scalar
+        "k: \u00e9\u2028x\n---\nv: \U0001f600\n",  # breaks LSP does not count, astral characters
+    ],
+)
+def test_a_file_is_the_documents_it_splits_into(text: str) -> None:
+    """The line scan that cuts a file (what an edit re-parses by) gives the documents the parser sees."""
+    from istio_lsp.syntax import parse_document, split_documents
+
+    pieces = split_documents(text)
+    documents = parse_file(text).documents
+    assert [(doc.start_line, doc.text) for doc in documents] == pieces
+    assert "".join(piece for _, piece in pieces) == text.removeprefix("\ufeff")
+    for index, (line, piece) in enumerate(pieces):
+        alone, whole = parse_document(piece, index, line), documents[index]
+        assert (alone.error, alone.root is None) == (whole.error, whole.root is None)
+        if alone.root is not None and whole.root is not None:
+            assert alone.span_of(alone.root) == whole.span_of(whole.root)

@@ -81,9 +81,11 @@ def analyze_document(
     return findings
 
 
-def analyze_text(uri: str, text: str, settings: Settings) -> FileSummary:
-    """A file's summary with its local findings: what the front ends index."""
-    return summarize(uri, text, settings, analyze_document)
+def analyze_text(uri: str, text: str, settings: Settings, previous: FileSummary | None = None) -> FileSummary:
+    """A file's summary with its local findings: what the front ends index.
+
+    `previous`, the file's summary before an edit, lets unchanged `---` documents be reused."""
+    return summarize(uri, text, settings, analyze_document, previous)
 
 
 def analyze_path(path: Path, settings: Settings) -> FileSummary:

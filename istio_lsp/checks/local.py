@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from istio_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from istio_lsp.model.resources import Resource
@@ -31,6 +32,8 @@ class DocumentContext:
     node: MappingNode  # the resource's mapping (the document root, or a `kind: List` item)
     resource: Resource
     settings: Settings
+    # what several checks derive from the same resource (one walk of the spec), derived once
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def uri(self) -> str:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from istio_lsp.index.cache import SummaryCache, entry_key
+from istio_lsp.index.cache import FileState, SummaryCache, entry_key, stat_of
 from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import decode
@@ -41,16 +39,26 @@ def read_manifest(path: Path, settings: Settings) -> tuple[str, str] | FileSumma
     return uri, text
 
 
+def read_text(path: Path, settings: Settings) -> str | None:
+    """A file's text as the index would read it; None for a file it would skip."""
+    read = read_manifest(path, settings)
+    return None if isinstance(read, FileSummary) else read[1]
+
+
 def summarize_paths(
     paths: list[Path],
     settings: Settings,
     analyzer: DocumentAnalyzer | None,
     cache: SummaryCache | None = None,
     workers: int | None = None,
+    states: dict[str, FileState] | None = None,
 ) -> Iterator[list[FileSummary]]:
-    """Summaries of `paths`, in batches as they complete (for progress reports)."""
+    """Summaries of `paths`, in batches as they complete (for progress reports).
+
+    `states`, when given, receives each file's stat (taken before reading it) and digest.
+    """
     with frozen_collector():
-        yield from _summarize_paths(paths, settings, analyzer, cache, workers)
+        yield from _summarize_paths(paths, settings, analyzer, cache, workers, states)
 
 
 @contextlib.contextmanager
@@ -77,17 +85,23 @@ def _summarize_paths(
     analyzer: DocumentAnalyzer | None,
     cache: SummaryCache | None,
     workers: int | None,
+    states: dict[str, FileState] | None,
 ) -> Iterator[list[FileSummary]]:
     ready: list[FileSummary] = []
     todo: list[tuple[str, str, str]] = []  # (uri, text, cache key)
     keyed: list[tuple[str, str, str]] = []
     for path in paths:
+        stat = stat_of(path) if states is not None else None
         read = read_manifest(path, settings)
         if isinstance(read, FileSummary):
             ready.append(read)
-            continue
-        uri, text = read
-        keyed.append((uri, text, entry_key(uri, digest_of(text), settings)))
+            digest = ""
+        else:
+            uri, text = read
+            digest = digest_of(text)
+            keyed.append((uri, text, entry_key(uri, digest, settings)))
+        if states is not None and stat is not None:
+            states[str(path)] = FileState(*stat, digest)
     hits = cache.get_many([key for _, _, key in keyed]) if cache is not None else {}
     for uri, text, key in keyed:
         if key in hits:
@@ -117,6 +131,10 @@ def _in_processes(
     workers: int,
     record: Callable[[list[tuple[str, FileSummary]]], None],
 ) -> Iterator[list[FileSummary]]:
+    # imported here: a warm start that parses nothing should not pay for loading them
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # fork is cheapest, but unsafe in a process that runs other threads (the server)
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     chunks = [chunk for i in range(workers * 4) if (chunk := todo[i :: workers * 4])]

@@ -5,26 +5,40 @@ summary depends on: the file's URI and content digest, the settings, and a finge
 of the installed istio-lsp code (so a new version, or an edited checkout, never reads
 summaries an older analysis wrote). SQLite's locking makes concurrent servers safe; a
 corrupt or unreadable database is set aside and the cache carries on empty, or off.
+
+Beside the summaries, one *snapshot* per set of workspace roots (and settings, and code):
+every file's state (stat and content digest) and every finding of the last run. When no
+file changed, a warm start answers from it alone: one read and a stat of each file,
+nothing parsed, nothing checked. When some changed, the findings of the files no change
+reached are taken from it (`istio_lsp.checks.reuse`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import io
 import logging
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from istio_lsp.index.summary import FileSummary
+from istio_lsp.findings import Finding
+from istio_lsp.index.summary import FileSummary, digest_of
 from istio_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1
+SCHEMA = 2
+# A file modified this close to the moment its state was recorded may change again within the
+# same timestamp tick (2 s on FAT): its stat proves nothing, its content is hashed (as git does).
+RACY_NS = 2_000_000_000
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -53,6 +67,103 @@ def entry_key(uri: str, digest: str, settings: Settings) -> str:
     return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
+# ---- pickling ---------------------------------------------------------------
+#
+# A summary holds dozens of frozen, slotted dataclasses (spans, references, resources).
+# Their generated __setstate__ calls dataclasses.fields() for every object: most of the
+# time a warm start spends loading summaries. These are rebuilt from their field values
+# by one small function instead.
+
+_DATACLASS_SETSTATE = getattr(dataclasses, "_dataclass_setstate", None)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _rebuild(cls: type, values: tuple[object, ...]) -> object:
+    obj: Any = object.__new__(cls)
+    for name, value in zip(_field_names(cls), values, strict=True):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: object) -> Any:
+        cls = type(obj)
+        if _DATACLASS_SETSTATE is not None and getattr(cls, "__setstate__", None) is _DATACLASS_SETSTATE:
+            return _rebuild, (cls, tuple(getattr(obj, name) for name in _field_names(cls)))
+        return NotImplemented
+
+
+def _dumps(value: object) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def snapshot_key(roots: Iterable[Path], settings: Settings) -> str:
+    material = "\n".join([f"snapshot {SCHEMA}", code_fingerprint(), repr(settings), *(str(r) for r in roots)])
+    return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+class FileState(NamedTuple):  # a tuple: thousands of them unpickle on every warm start
+    """What a file was when it was read: its stat (taken before the read) and its content digest."""
+
+    mtime_ns: int
+    size: int
+    ino: int
+    digest: str  # FileSummary.digest; "" for a file that was skipped (unreadable, binary, too large)
+
+
+def stat_of(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+@dataclass
+class Snapshot:
+    """A whole run's result: the state of every file it read and the findings of every file."""
+
+    started_ns: int  # wall-clock time before the first file was looked at
+    files: dict[str, FileState]  # path as discovered → state
+    findings: dict[str, list[Finding]]  # uri → findings, for files with any
+    lines: dict[str, dict[int, str]] = field(default_factory=dict)  # uri → non-ASCII lines (UTF-16 conversion)
+
+    def unchanged(self, paths: list[Path], read_text: Callable[[Path], str | None]) -> bool:
+        """Whether `paths` are exactly the files recorded, each with the same content.
+
+        A file whose stat differs, or was modified close to the recorded run (racy), is
+        read and its digest compared: `touch` or a checkout that rewrites the same bytes
+        still counts as unchanged, a same-size edit within the same second does not.
+        """
+        if len(paths) != len(self.files):
+            return False
+        racy_after = self.started_ns - RACY_NS
+        for path in paths:
+            state = self.files.get(str(path))
+            if state is None:
+                return False
+            current = stat_of(path)
+            if current is None:
+                return False
+            if current == (state.mtime_ns, state.size, state.ino) and state.mtime_ns < racy_after:
+                continue
+            if not state.digest:
+                return False
+            text = read_text(path)
+            if text is None or digest_of(text) != state.digest:
+                return False
+        return True
+
+
 class SummaryCache:
     def __init__(self, directory: Path | None) -> None:
         self._db: sqlite3.Connection | None = None
@@ -73,6 +184,7 @@ class SummaryCache:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("CREATE TABLE IF NOT EXISTS summaries (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
+                db.execute("CREATE TABLE IF NOT EXISTS snapshots (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
                 db.execute("SELECT count(*) FROM summaries LIMIT 1").fetchone()
                 return db
             except sqlite3.DatabaseError:
@@ -111,7 +223,7 @@ class SummaryCache:
     def put_many(self, entries: Iterable[tuple[str, FileSummary]]) -> None:
         if self._db is None:
             return
-        rows = [(key, pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)) for key, summary in entries]
+        rows = [(key, _dumps(summary)) for key, summary in entries]
         if not rows:
             return
         try:
@@ -123,7 +235,45 @@ class SummaryCache:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
 
+    def get_snapshot(self, key: str) -> Snapshot | None:
+        """The snapshot stored under `key`; a damaged or foreign one is treated as missing."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT data FROM snapshots WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            log.warning("summary cache read failed: %s", exc)
+            return None
+        if row is None:
+            return None
+        try:
+            snapshot = pickle.loads(row[0])
+        except Exception:
+            return None
+        return snapshot if _well_formed(snapshot) else None
+
+    def put_snapshot(self, key: str, snapshot: Snapshot) -> None:
+        if self._db is None:
+            return
+        try:
+            data = _dumps(snapshot)
+            self._db.execute("INSERT OR REPLACE INTO snapshots (key, data) VALUES (?, ?)", (key, data))
+        except (sqlite3.Error, pickle.PicklingError) as exc:
+            log.warning("summary cache write failed: %s", exc)
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _well_formed(snapshot: object) -> bool:
+    return (
+        isinstance(snapshot, Snapshot)
+        and isinstance(snapshot.started_ns, int)
+        and isinstance(snapshot.files, dict)
+        and all(isinstance(s, FileState) for s in snapshot.files.values())
+        and isinstance(snapshot.findings, dict)
+        and all(isinstance(f, Finding) for findings in snapshot.findings.values() for f in findings)
+        and isinstance(snapshot.lines, dict)
+    )

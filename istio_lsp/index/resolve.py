@@ -41,6 +41,15 @@ class HostResolution:
 
 
 def resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> HostResolution:
+    """What a destination host written in a VirtualService resolves to (shared: do not modify it)."""
+    key = ("resolve_host", written, vs.namespace, tuple(vs.export_to))
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = _resolve_host(index, written, vs)
+    return found
+
+
+def _resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> HostResolution:
     settings = index.settings
     candidates = host_candidates(written, vs.namespace, settings.cluster_domain)
     consumers = consumer_namespaces(vs.export_to, vs.namespace) or [vs.namespace]
@@ -134,10 +143,13 @@ def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload
     """Workloads of the Service's namespace whose pod labels satisfy its selector."""
     if not service.selector:
         return []
+    selector = service.selector.items()
+    # only the workloads carrying the selector's first label, not the whole namespace
+    first_key, first_value = next(iter(selector))
     return [
         w
-        for w in index.workloads_in(service.namespace)
-        if all(w.pod_labels.get(k) == v for k, v in service.selector.items())
+        for w in index.workloads_labelled(service.namespace, first_key, first_value)
+        if all(w.pod_labels.get(k) == v for k, v in selector)
     ]
 
 

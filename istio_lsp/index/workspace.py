@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import Hashable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 from istio_lsp.index.summary import FileSummary
 from istio_lsp.model.hosts import cluster_namespace, host_candidates, service_fqdn, wildcard_keys
@@ -64,11 +64,16 @@ class WorkspaceIndex:
         self._dependents: dict[str, set[str]] = defaultdict(set)  # requires-key → uris
         self._presence: Counter[str] = Counter()  # presence-only provides-key → how many files provide it
         self._entries: dict[str, list[tuple[_Table, str]]] = {}  # uri → where its values went
+        self.workload_labels = _Table[Workload]()  # by "namespace/key=value" of each pod label
+        # Results of lookups that read only the index (host resolutions, …), shared by all the
+        # checks of one state of the index: several rules resolve the same destination.
+        self.memo: dict[Hashable, Any] = {}
 
     # ---- maintenance -------------------------------------------------------
 
     def update(self, summary: FileSummary) -> set[str]:
         """Replace one file's summary. Returns the uris whose cross-file findings may change."""
+        self.memo.clear()
         old = self.files.get(summary.uri)
         self._drop(summary.uri)
         self.files[summary.uri] = summary
@@ -84,6 +89,7 @@ class WorkspaceIndex:
         old = self.files.get(uri)
         if old is None:
             return set()
+        self.memo.clear()
         self._drop(uri)
         del self.files[uri]
         gone = [key for key, digest in old.provides.items() if digest != "" or self._presence[key] == 0]
@@ -125,6 +131,8 @@ class WorkspaceIndex:
                 put(self.services, service_fqdn(r.name, r.namespace, domain), r)
             elif isinstance(r, Workload):
                 put(self.workloads, r.namespace, r)
+                for label in r.pod_labels.items():
+                    put(self.workload_labels, _label_key(r.namespace, *label), r)
             elif isinstance(r, ServiceEntry):
                 for ref in r.hosts:
                     for c in host_candidates(ref.value, r.namespace, domain):
@@ -204,6 +212,10 @@ class WorkspaceIndex:
     def workloads_in(self, namespace: str) -> list[Workload]:
         return self.workloads.get(namespace)
 
+    def workloads_labelled(self, namespace: str, key: str, value: str) -> list[Workload]:
+        """Workloads of a namespace whose pods carry the label `key: value`."""
+        return self.workload_labels.get(_label_key(namespace, key, value))
+
     def in_namespace(self, namespace: str) -> list[Resource]:
         return self.by_namespace.get(namespace)
 
@@ -213,6 +225,10 @@ class WorkspaceIndex:
 
     def host_namespace(self, fqdn: str) -> str | None:
         return cluster_namespace(fqdn, self.settings.cluster_domain)
+
+
+def _label_key(namespace: str, key: str, value: str) -> str:
+    return f"{namespace}/{key}={value}"
 
 
 def _unique(values: Iterable[T]) -> list[T]:

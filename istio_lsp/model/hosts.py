@@ -5,8 +5,12 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 
+_IP_CHARACTERS = frozenset("0123456789abcdefABCDEF.:")
+
 
 def is_ip(host: str) -> bool:
+    if not _IP_CHARACTERS.issuperset(host.partition("%")[0]):
+        return False  # a name (an IPv6 zone after `%` may hold any character): skip the slow parse
     try:
         ipaddress.ip_address(host)
     except ValueError:

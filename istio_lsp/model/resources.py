@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 
 from istio_lsp.syntax import Span
 
+# Positions kept as plain numbers, not as a Span, are marked so that a resource can be moved
+# to other lines of its file (an edit above it) without being extracted again.
+LINE = {"position": "line"}  # an int line
+LINE_CHAR = {"position": "line_char"}  # a (line, character) pair
+DOC_INDEX = {"position": "doc_index"}  # the index of the resource's document in its file
+
 NETWORKING_VERSIONS = ("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")
 SECURITY_VERSIONS = ("security.istio.io/v1", "security.istio.io/v1beta1")
 
@@ -51,7 +57,7 @@ class Resource:
     name: str
     namespace: str
     uri: str
-    doc_index: int
+    doc_index: int = field(metadata=DOC_INDEX)
     span: Span  # the whole document
     name_span: Span  # metadata.name's value, or the document start when missing
     labels: dict[str, str] = field(default_factory=dict)
@@ -76,7 +82,9 @@ class Destination:
     path: str  # field path, e.g. spec.http[0].route[1].destination
     span: Span  # the destination mapping
     key_column: int | None = None  # column of the `host` key in block style, for inserting sibling keys
-    subset_line: int | None = None  # line of the `subset` key in block style, for deleting it
+    subset_line: int | None = field(
+        default=None, metadata=LINE
+    )  # line of the `subset` key in block style, for deleting it
     weight: int | None = None  # the route item's `weight` (routes only)
     port_span: Span | None = None  # `port.number`'s value
 
@@ -140,7 +148,9 @@ class DestinationRule(Resource):
     subsets: list[Subset] = field(default_factory=list)
     export_to: list[str] = field(default_factory=list)
     # where a new subset goes: after this position, as an item indented like the others
-    insert_after: tuple[int, int] | None = None  # None: spec is not a block mapping, no safe place
+    insert_after: tuple[int, int] | None = field(
+        default=None, metadata=LINE_CHAR
+    )  # None: spec is not a block mapping, no safe place
     subset_indent: int | None = None  # column of the items' `-`; None: there is no `subsets:` list yet
     spec_indent: int = 2
     workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.matchLabels

@@ -13,6 +13,8 @@ from istio_lsp.syntax.parser import (
     decode,
     parse_document,
     parse_file,
+    skip_reason,
+    split_documents,
 )
 from istio_lsp.syntax.spans import Span, units_to_utf16, utf16_len, utf16_to_units
 
@@ -30,6 +32,8 @@ __all__ = [
     "decode",
     "parse_document",
     "parse_file",
+    "skip_reason",
+    "split_documents",
     "units_to_utf16",
     "utf16_len",
     "utf16_to_units",

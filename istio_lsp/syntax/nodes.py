@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from istio_lsp.syntax.parser import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -48,17 +49,29 @@ def _lookup(node: MappingNode) -> dict[str, tuple[ScalarNode, Node]]:
     table: dict[str, tuple[ScalarNode, Node]] | None = node.__dict__.get("_istio_lsp_keys")
     if table is None:
         table = {}
-        for k, v in pairs(node):
-            table[str(k.value)] = (k, v)  # the last one wins, as in Kubernetes
+        for k, v in node.value:  # the common case, no `<<` merge: read the pairs directly
+            if isinstance(k, ScalarNode):
+                if k.tag == _MERGE_TAG or (k.value == "<<" and is_plain(k)):
+                    table = {str(k.value): (k, v) for k, v in pairs(node)}
+                    break
+                table[str(k.value)] = (k, v)  # the last one wins, as in Kubernetes
         node.__dict__["_istio_lsp_keys"] = table
     return table
+
+
+def entries(node: MappingNode) -> dict[str, tuple[ScalarNode, Node]]:
+    """key → (key node, value node) of a mapping (the last one wins); shared: never change it."""
+    table = node.__dict__.get("_istio_lsp_keys")
+    return table if table is not None else _lookup(node)
 
 
 def get(node: Node | None, key: str) -> Node | None:
     """The value of `key` in a mapping node (the last one wins, as in Kubernetes)."""
     if not isinstance(node, MappingNode):
         return None
-    found = _lookup(node).get(key)
+    # the hottest function of the checks: the table is read inline, built by `_lookup` once
+    table = node.__dict__.get("_istio_lsp_keys")
+    found = (table if table is not None else _lookup(node)).get(key)
     return found[1] if found is not None else None
 
 
@@ -144,18 +157,24 @@ PathSegment = str | int
 
 def parse_path(path: str) -> list[PathSegment]:
     """`spec.http[0].route[1].destination` → ["spec", "http", 0, "route", 1, "destination"]."""
+    return list(_parsed_path(path))
+
+
+@lru_cache(maxsize=1024)
+def _parsed_path(path: str) -> tuple[PathSegment, ...]:
+    """Checks ask for the same few paths (`spec.http`) again and again."""
     segments: list[PathSegment] = []
     for part in path.split("."):
         name, *indexes = part.split("[")
         if name:
             segments.append(name)
         segments.extend(int(i.rstrip("]")) for i in indexes)
-    return segments
+    return tuple(segments)
 
 
 def locate(root: Node | None, path: str | list[PathSegment]) -> tuple[ScalarNode | None, Node | None]:
     """(key node, value node) at a field path; the key is None for list items, both None when absent."""
-    segments = parse_path(path) if isinstance(path, str) else path
+    segments = _parsed_path(path) if isinstance(path, str) else path
     key: ScalarNode | None = None
     node = root
     for segment in segments:

@@ -95,7 +95,17 @@ class Destination:
 
 def destinations(route: Node) -> list[Destination] | None:
     """The route's destinations, or None when the list has a shape or weight the schema checks report
-    (a non-mapping entry, a weight that is not a non-negative integer): the semantics are then unknown."""
+    (a non-mapping entry, a weight that is not a non-negative integer): the semantics are then unknown.
+
+    Read once per route node (several rules ask; the tree never changes): do not change the list."""
+    memo = route.__dict__
+    if "_istio_lsp_destinations" not in memo:
+        memo["_istio_lsp_destinations"] = _destinations(route)
+    found: list[Destination] | None = memo["_istio_lsp_destinations"]
+    return found
+
+
+def _destinations(route: Node) -> list[Destination] | None:
     entries = items(get(route, "route"))
     out: list[Destination] = []
     for index, entry in enumerate(entries):
@@ -461,7 +471,15 @@ def analyze(ctx: DocumentContext) -> tuple[list[Unreachable], list[Ineffective]]
     Identical matches are found for HTTP, TCP and TLS (as Istio does, HTTP match names
     ignored); HTTP matches are also checked for coverage by broader earlier matches. A node
     repeated through YAML aliases is reported once: the repeats share its text.
+    Computed once per resource: two rules read it.
     """
+    found: tuple[list[Unreachable], list[Ineffective]] | None = ctx.memo.get("route_analysis")
+    if found is None:
+        found = ctx.memo["route_analysis"] = _analyze(ctx)
+    return found
+
+
+def _analyze(ctx: DocumentContext) -> tuple[list[Unreachable], list[Ineffective]]:
     unreachable: list[Unreachable] = []
     ineffective: list[Ineffective] = []
     canon = Canon()

@@ -39,7 +39,7 @@ from istio_lsp.checks.local import DocumentContext
 from istio_lsp.checks.schema import store
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
-from istio_lsp.syntax.nodes import PathSegment, is_plain, pairs
+from istio_lsp.syntax.nodes import PathSegment, entries, is_plain, pairs
 
 MAX_NODES = 200_000
 MAX_ENUM_FIXES = 12
@@ -274,6 +274,42 @@ def path_text(loc: _Loc) -> str:
     return text or "the resource"
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the walk reads of a (sub)schema at every node it checks against it, read once per schema."""
+
+    schema: store.Schema  # kept alive: shapes are found by the schema's id
+    allowed: frozenset[str] | None
+    accepts: frozenset[str]  # the node types (`node_type`) that `allowed` admits
+    props: dict[str, Any]
+    extra: Any  # additionalProperties
+    open_ended: bool  # any field is allowed
+    object_rules: bool  # required fields or combinators to check
+
+
+_SHAPES: dict[int, _Shape] = {}
+_NODE_TYPES = ("object", "array", *_JSON_TYPE)  # every type `node_type` gives
+
+
+def _shape(schema: store.Schema) -> _Shape:
+    shape = _SHAPES.get(id(schema))
+    if shape is None or shape.schema is not schema:
+        props = schema.get("properties")
+        props = props if isinstance(props, dict) else {}
+        extra = schema.get("additionalProperties")
+        open_ended = (
+            schema.get("x-kubernetes-preserve-unknown-fields") is True
+            or extra is True
+            or (not props and extra is None and "type" not in schema)
+        )
+        object_rules = any(word in schema for word in _OBJECT_RULES)
+        allowed = store.allowed_types(schema)
+        accepts = frozenset(k for k in _NODE_TYPES if allowed is None or _type_ok(k, allowed))
+        shape = _Shape(schema, allowed, accepts, props, extra, open_ended, object_rules)
+        _SHAPES[id(schema)] = shape
+    return shape
+
+
 class _Walker:
     def __init__(self, doc: YamlDocument, root: MappingNode) -> None:
         self.doc = doc
@@ -332,9 +368,9 @@ class _Walker:
             if loc is not None and isinstance(loc[1], int) and not schema.get("nullable"):
                 self._null_item(node, schema, loc)
             return
-        allowed = store.allowed_types(schema)
-        if allowed is not None and not _type_ok(kind, allowed):
-            self._type_error(node, kind, allowed, key, loc)
+        shape = _shape(schema)
+        if shape.allowed is not None and kind not in shape.accepts and not _type_ok(kind, shape.allowed):
+            self._type_error(node, kind, shape.allowed, key, loc)
             return
         if isinstance(node, ScalarNode):
             enum = schema.get("enum")
@@ -367,19 +403,11 @@ class _Walker:
         loc: _Loc,
         stack: list[tuple[Node, store.Schema, ScalarNode | None, _Loc]],
     ) -> None:
-        entries: dict[str, tuple[ScalarNode, Node]] = {}
-        for k, v in pairs(node):
-            entries[str(k.value)] = (k, v)  # the last one wins, as in Kubernetes
-        props = schema.get("properties")
-        props = props if isinstance(props, dict) else {}
-        extra = schema.get("additionalProperties")
-        open_ended = (
-            schema.get("x-kubernetes-preserve-unknown-fields") is True
-            or extra is True
-            or (not props and extra is None and "type" not in schema)
-        )
+        fields = entries(node)  # the last one wins, as in Kubernetes
+        shape = _shape(schema)
+        props, extra, open_ended = shape.props, shape.extra, shape.open_ended
         pending = []
-        for name, (k, v) in entries.items():
+        for name, (k, v) in fields.items():
             sub = props.get(name)
             if not isinstance(sub, dict):
                 sub = extra if isinstance(extra, dict) else None
@@ -391,15 +419,15 @@ class _Walker:
                 continue
             pending.append((v, sub, k, (loc, name)))
         stack.extend(reversed(pending))
-        if not any(word in schema for word in _OBJECT_RULES):
+        if not shape.object_rules:
             return
         present = {
             name
-            for name, (_, v) in entries.items()
+            for name, (_, v) in fields.items()
             if not _is_null(self.doc, v) or (isinstance(props.get(name), dict) and props[name].get("nullable"))
         }
-        self._check_required(node, schema.get("required"), entries, present, key, loc)
-        self._check_combinators(node, schema, entries, present, key, loc, 0)
+        self._check_required(node, schema.get("required"), fields, present, key, loc)
+        self._check_combinators(node, schema, fields, present, key, loc, 0)
 
     def _unknown_field(self, key: ScalarNode, name: str, props: Mapping[str, Any], loc: _Loc) -> None:
         where = path_text(loc)

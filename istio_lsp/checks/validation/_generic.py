@@ -7,10 +7,11 @@ each rule lists the fields it judges instead of spelling out every path of every
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from istio_lsp.checks.local import DocumentContext, walk_pairs
-from istio_lsp.syntax import Node, ScalarNode, Span
-from istio_lsp.syntax.nodes import PathSegment, get, items, scalar
+from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span
+from istio_lsp.syntax.nodes import PathSegment, get, items, pairs, scalar
 
 ISTIO_GROUPS = ("networking.istio.io", "security.istio.io")
 ISTIO_KINDS = (
@@ -74,6 +75,70 @@ def first_match(field_names: tuple[str, ...], patterns: Sequence[tuple[Pattern, 
         if ends_with(field_names, pattern):
             return tag
     return None
+
+
+# A field path as a linked list, (parent, segment), built into a list only for the fields a rule judges.
+_Loc = tuple[Any, PathSegment]
+# each scalar under `spec` (its place, node) in the order of `spec_fields`, and their positions by field name
+_Scalars = tuple[list[tuple[_Loc, ScalarNode]], dict[str, list[int]]]
+
+
+def _spec_scalars(ctx: DocumentContext) -> _Scalars:
+    """One walk of the spec for all the rules that judge scalar fields by name (the walk of `spec_fields`)."""
+    found: _Scalars | None = ctx.memo.get("spec_scalars")
+    if found is not None:
+        return found
+    scalars: list[tuple[_Loc, ScalarNode]] = []
+    by_last: dict[str, list[int]] = {}
+    spec = ctx.spec
+    # (place, name of the innermost field, node)
+    stack: list[tuple[_Loc, str, Node]] = [((None, "spec"), "spec", spec)] if spec is not None else []
+    seen: set[int] = set()
+    while stack:
+        loc, last, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            by_last.setdefault(last, []).append(len(scalars))
+            scalars.append((loc, node))
+        elif isinstance(node, MappingNode):
+            for k, v in pairs(node):
+                name = str(k.value)
+                stack.append(((loc, name), name, v))
+        elif isinstance(node, SequenceNode):
+            for i, child in enumerate(node.value):
+                stack.append(((loc, i), last, child))
+    found = ctx.memo["spec_scalars"] = (scalars, by_last)
+    return found
+
+
+def _path(loc: _Loc | None) -> list[PathSegment]:
+    segments: list[PathSegment] = []
+    while loc is not None:
+        loc, segment = loc
+        segments.append(segment)
+    segments.reverse()
+    return segments
+
+
+def matching_scalars(
+    ctx: DocumentContext, patterns: Sequence[tuple[Pattern, str]]
+) -> Iterator[tuple[list[PathSegment], ScalarNode, str]]:
+    """(path, node, tag of the first matching pattern) of each scalar under `spec` that a pattern
+    matches, in the order of `spec_fields`. The spec is walked once for all the rules that ask."""
+    scalars, by_last = _spec_scalars(ctx)
+    lasts = {pattern[-1] if pattern else "*" for pattern, _ in patterns}
+    if "*" in lasts:
+        positions: Iterable[int] = range(len(scalars))
+    else:
+        positions = sorted(i for last in lasts for i in by_last.get(last, ()))
+    for i in positions:
+        loc, node = scalars[i]
+        path = _path(loc)
+        tag = first_match(names(path), patterns)
+        if tag is not None:
+            yield path, node, tag
 
 
 def key_and_value_span(ctx: DocumentContext, key: Node, value: Node) -> Span:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 try:  # RE2 is what Istio compiles with; Python's `re` accepts and rejects different patterns
     import re2 as _re2
@@ -276,6 +277,7 @@ def header_value_problem(value: str) -> str | None:
 # ---- regexes -------------------------------------------------------------------
 
 
+@lru_cache(maxsize=2048)  # manifests repeat their patterns: compile each once
 def regex_problem(pattern: str) -> str | None:
     """Whether RE2 (what Istio and Envoy use) accepts the pattern; the message is RE2's reason."""
     if not pattern:

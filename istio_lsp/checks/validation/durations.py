@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule, Severity
 from istio_lsp.checks.local import DocumentContext, replace_scalar
-from istio_lsp.checks.validation._generic import REJECTED, Pattern, first_match, is_istio, names, spec_fields
+from istio_lsp.checks.validation._generic import REJECTED, Pattern, is_istio, matching_scalars
 from istio_lsp.checks.validation.common import duration_problem, parse_duration
 from istio_lsp.findings import Finding, Fix
-from istio_lsp.syntax import ScalarNode
 from istio_lsp.syntax.nodes import scalar
 
 DOC = """\
@@ -153,12 +152,9 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     patterns = FIELDS.get(ctx.resource.kind)
     if not patterns or not is_istio(ctx):
         return
-    for path, node in spec_fields(ctx):
-        if not isinstance(node, ScalarNode):
-            continue
-        mode = first_match(names(path), patterns)
+    for path, node, mode in matching_scalars(ctx, patterns):
         text = scalar(node)
-        if mode is None or text is None:
+        if text is None:
             continue
         problem = problem_for(text, mode)
         if problem is None:

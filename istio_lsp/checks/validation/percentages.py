@@ -10,11 +10,10 @@ from istio_lsp.checks.validation._generic import (
     ADMITTED,
     REJECTED,
     Pattern,
-    first_match,
     is_istio,
     key_and_value_span,
+    matching_scalars,
     names,
-    spec_fields,
 )
 from istio_lsp.checks.validation.common import as_float, as_int, fraction_percent_problem, percent_problem
 from istio_lsp.findings import Finding, Fix, TextEdit
@@ -105,13 +104,10 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     patterns = FIELDS.get(ctx.resource.kind)
     if not patterns or not is_istio(ctx):
         return
-    for path, node in spec_fields(ctx):
-        if not isinstance(node, ScalarNode):
-            continue
+    for path, node, mode in matching_scalars(ctx, patterns):
         field_names = names(path)
-        mode = first_match(field_names, patterns)
         text = scalar(node)
-        if mode is None or text is None or as_float(text) is None:
+        if text is None or as_float(text) is None:
             continue  # not a number: a type error, reported by the schema checks
         if mode == "int" and as_int(text) is None:
             continue

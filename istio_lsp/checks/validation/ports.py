@@ -11,11 +11,9 @@ from istio_lsp.checks.validation._generic import (
     REJECTED,
     Pattern,
     distinct,
-    first_match,
     is_istio,
-    names,
+    matching_scalars,
     scalar_items,
-    spec_fields,
 )
 from istio_lsp.checks.validation.common import as_int, port_problem
 from istio_lsp.findings import Finding
@@ -115,12 +113,9 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     patterns = FIELDS.get(ctx.resource.kind)
     if not patterns:
         return
-    for path, node in spec_fields(ctx):
-        if not isinstance(node, ScalarNode):
-            continue
-        mode = first_match(names(path), patterns)
+    for path, node, mode in matching_scalars(ctx, patterns):
         text = scalar(node)
-        if mode is None or text is None:
+        if text is None:
             continue
         field = ".".join(str(p) for p in path[-2:] if isinstance(p, str))
         if mode == "string":

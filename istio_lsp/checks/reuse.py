@@ -1,0 +1,63 @@
+"""Which files' findings a warm start must compute again, and which it takes from the last run.
+
+A file's findings depend on its own text and on the index entries its checks read (the
+keys in its summary's `requires`). After some files changed, a file keeps the findings
+the snapshot recorded for it unless it changed itself or requires a key that a changed
+file provided before or provides now. Files that have cross-file findings are always
+checked again: their "did you mean" suggestions read every host or Gateway, not only the
+keys they require.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from istio_lsp.checks.base import Rule
+from istio_lsp.findings import Finding
+from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, entry_key
+
+
+def stale_files(
+    index: WorkspaceIndex,
+    states: dict[str, FileState],
+    previous: Snapshot,
+    cache: SummaryCache,
+    rules: tuple[Rule, ...],
+) -> set[str] | None:
+    """The uris of `index` whose findings may differ from `previous`; None when that cannot be told."""
+    settings = index.settings
+    changed = [
+        path
+        for path in states.keys() | previous.files.keys()
+        if (now := states.get(path)) is None
+        or (before := previous.files.get(path)) is None
+        or not now.digest  # skipped files are always checked again (their message may change)
+        or now.digest != before.digest
+    ]
+    keys: set[str] = set()
+    stale: set[str] = set()
+    wanted: dict[str, str] = {}  # cache key → uri, for the old summaries of changed files
+    for path in changed:
+        uri = Path(path).resolve().as_uri()
+        stale.add(uri)
+        summary = index.files.get(uri)
+        if summary is not None:
+            keys.update(summary.provides)
+        before = previous.files.get(path)
+        if before is not None and before.digest:
+            wanted[entry_key(uri, before.digest, settings)] = uri
+    old = cache.get_many(list(wanted))
+    if len(old) != len(wanted):
+        return None  # what a changed file provided before is unknown
+    for summary in old.values():
+        keys.update(summary.provides)
+    stale |= index.dependents(keys)
+    cross_file = {rule.code for rule in rules if rule.run is not None}
+    stale.update(uri for uri, findings in previous.findings.items() if _any_code(findings, cross_file))
+    stale.update(uri for uri, summary in index.files.items() if summary.skipped is not None)
+    return stale & index.files.keys()
+
+
+def _any_code(findings: list[Finding], codes: set[str]) -> bool:
+    return any(f.code in codes for f in findings)

@@ -1,0 +1,163 @@
+"""The server's warm start: findings of the last run published at once, and never stale.
+
+Each scenario runs the real server twice on one cache directory and compares what the
+client ends up showing with a server that has no cache at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from tests.e2e.conftest import uri_of
+from tests.e2e.helpers import wait_for
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples" / "broken"
+Shown = dict[str, list[tuple[str, int, int, str]]]
+
+
+class Session:
+    def __init__(self, shown: Shown, first_publish_status: dict[str, Any] | None) -> None:
+        self.shown = shown
+        self.first_publish_status = first_publish_status
+
+
+async def run_server(root: Path, cache: Path | None, opened: dict[Path, str] | None = None) -> Session:
+    """Start a server on `root`, open documents right away, and return what it shows once settled."""
+    client = LanguageClient("warm-start-test", "1")
+    statuses: list[dict[str, Any]] = []
+    at_first_publish: list[dict[str, Any] | None] = []
+    diagnostics: dict[str, Sequence[types.Diagnostic]] = {}
+
+    @client.feature("istioLsp/status")
+    def _status(params: Any) -> None:
+        statuses.append(params._asdict())  # pygls hands unknown notifications over as named tuples
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def _published(params: types.PublishDiagnosticsParams) -> None:
+        if not at_first_publish:
+            at_first_publish.append(statuses[-1] if statuses else None)
+        diagnostics[params.uri] = params.diagnostics
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def _register(params: types.RegistrationParams) -> None:
+        return None
+
+    @client.feature(types.WORKSPACE_CONFIGURATION)
+    def _configuration(params: types.ConfigurationParams) -> list[Any]:
+        return [None for _ in params.items]
+
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": "" if cache is None else str(cache)}
+    await client.start_io(sys.executable, "-m", "istio_lsp", env=env)
+    try:
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                workspace_folders=[types.WorkspaceFolder(uri=uri_of(root), name="ws")],
+                initialization_options={"statusNotifications": True},
+            )
+        )
+        client.initialized(types.InitializedParams())
+        for path, text in (opened or {}).items():
+            client.text_document_did_open(
+                types.DidOpenTextDocumentParams(
+                    types.TextDocumentItem(uri=uri_of(path), language_id="yaml", version=1, text=text)
+                )
+            )
+        await wait_for(lambda: bool(statuses) and statuses[-1]["state"] == "ready", timeout=60)
+        await asyncio.sleep(0.5)  # publications that follow the opened documents' analysis
+        await wait_for(lambda: statuses[-1]["state"] == "ready", timeout=60)
+        shown = {
+            uri: sorted((str(d.code), d.range.start.line, d.range.start.character, d.message) for d in found)
+            for uri, found in diagnostics.items()
+            if found
+        }
+        return Session(shown, at_first_publish[0] if at_first_publish else None)
+    finally:
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLES, root)
+    old = time.time_ns() - 3600 * 1_000_000_000  # written long ago: stats are trusted
+    for path in root.rglob("*.yaml"):
+        os.utime(path, ns=(old, old))
+    return root
+
+
+async def test_warm_server_publishes_the_snapshot_before_indexing(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    cache = tmp_path / "cache"
+    cold = await run_server(root, cache)
+    assert sum(len(d) for d in cold.shown.values()) == 8
+    assert cold.first_publish_status is not None and cold.first_publish_status["done"] > 0
+    warm = await run_server(root, cache)
+    assert warm.shown == cold.shown
+    # published before a single summary was indexed: straight from the snapshot
+    status = warm.first_publish_status
+    assert status is not None and (status["state"], status["done"]) == ("indexing", 0)
+
+
+async def test_warm_server_after_changes_shows_what_a_cold_one_shows(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    cache = tmp_path / "cache"
+    (root / "extra").mkdir()
+    (root / "extra" / "backend.yaml").write_text(BACKEND)
+    (root / "extra" / "route.yaml").write_text(ROUTE)
+    first = await run_server(root, cache)
+    assert uri_of(root / "extra" / "route.yaml") not in first.shown
+    (root / "bookstore" / "productpage.yaml").unlink()  # gateway.yaml routes to it
+    (root / "extra" / "backend.yaml").unlink()  # route.yaml, clean so far, routes to it
+    routes = root / "hello-world" / "routes.yaml"
+    routes.write_text(routes.read_text() + "# edited\n")
+    warm = await run_server(root, cache)
+    cold = await run_server(root, None)
+    assert warm.shown == cold.shown
+    assert any("productpage" in d[3] for findings in warm.shown.values() for d in findings)
+    assert [d[0] for d in warm.shown[uri_of(root / "extra" / "route.yaml")]] == ["destination-host-not-found"]
+    assert warm.first_publish_status is not None and warm.first_publish_status["done"] > 0
+
+
+async def test_unsaved_text_at_start_is_checked_against_the_snapshot(tmp_path: Path) -> None:
+    """A buffer open at start that removes a Service: the files routing to it must show it missing."""
+    root = _copy(tmp_path)
+    cache = tmp_path / "cache"
+    await run_server(root, cache)
+    productpage = root / "bookstore" / "productpage.yaml"
+    buffer = {productpage: "# emptied, not saved\n"}
+    warm = await run_server(root, cache, buffer)
+    cold = await run_server(root, None, buffer)
+    assert warm.shown == cold.shown
+    assert any("productpage" in d[3] for findings in warm.shown.values() for d in findings)
+
+
+BACKEND = """\
+apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: extra}
+spec:
+  selector: {app: backend}
+  ports: [{name: http, port: 80}]
+"""
+ROUTE = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: route, namespace: extra}
+spec:
+  hosts: [route]
+  http:
+  - route:
+    - destination: {host: backend}
+"""
