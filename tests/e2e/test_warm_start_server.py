@@ -161,3 +161,46 @@ spec:
   - route:
     - destination: {host: backend}
 """
+
+
+async def test_settings_changes_back_and_forth_with_a_cache(tmp_path: Path) -> None:
+    """Each settings change re-indexes; going back to settings a snapshot exists for must show them again."""
+    root = _copy(tmp_path)
+    client = LanguageClient("warm-start-test", "1")
+    diagnostics: dict[str, Sequence[types.Diagnostic]] = {}
+    statuses: list[dict[str, Any]] = []
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def _published(params: types.PublishDiagnosticsParams) -> None:
+        diagnostics[params.uri] = params.diagnostics
+
+    @client.feature("istioLsp/status")
+    def _status(params: Any) -> None:
+        statuses.append(params._asdict())
+
+    def shown(code: str) -> int:
+        return sum(1 for found in diagnostics.values() for d in found if d.code == code)
+
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": str(tmp_path / "cache")}
+    await client.start_io(sys.executable, "-m", "istio_lsp", env=env)
+    try:
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                workspace_folders=[types.WorkspaceFolder(uri=uri_of(root), name="ws")],
+                initialization_options={"statusNotifications": True},
+            )
+        )
+        client.initialized(types.InitializedParams())
+        await wait_for(lambda: shown("subset-not-found") == 1, timeout=60)
+        for disabled, expected in ((["subset-not-found"], 0), ([], 1), (["subset-not-found"], 0), ([], 1)):
+            client.workspace_did_change_configuration(
+                types.DidChangeConfigurationParams(settings={"istioLsp": {"disabledRules": disabled}})
+            )
+            await wait_for(lambda n=expected: shown("subset-not-found") == n, timeout=60)  # type: ignore[misc]
+            await wait_for(lambda: statuses[-1]["state"] == "ready", timeout=60)
+            assert shown("subset-matches-no-workload") == 2  # the other findings stay
+    finally:
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
