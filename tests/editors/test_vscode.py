@@ -2,7 +2,8 @@
 
 The profile is fresh, the user settings hold no istioLsp server or interpreter setting, no Python extension
 is installed, and the python3 on code-server's PATH does not have istio_lsp installed: diagnostics, hover,
-quick fix, status bar and live settings must work from the .vsix alone (its bundled server libraries).
+quick fix, status bar, live settings and the Istio commands (output, rule documentation, restart) must
+work from the .vsix alone (its bundled server libraries).
 Setup (code-server, node 24, playwright-core, Chromium) is cached by tests/editors/vscode/setup.sh.
 Select or exclude with `-m vscode` / `-m "not vscode"`.
 """
@@ -39,7 +40,7 @@ SCREENSHOT = EXTENSION / "images" / "screenshot.png"
 
 SETUP_TIMEOUT = 900  # cold: 1.5-5 min (apt, then ~10 native modules compiled for code-server)
 BUILD_TIMEOUT = 600
-DRIVER_TIMEOUT = 150  # a passing run drives for ~30-40 s; each UI wait in the driver gives up after 30-60 s
+DRIVER_TIMEOUT = 180  # a passing run drives for ~45-60 s; each UI wait in the driver gives up after 30-60 s
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -146,8 +147,10 @@ def _server_path() -> str:
     return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in venv_bins)
 
 
-def _check_plain_python(env: dict[str, str], cwd: Path) -> str:
-    """The extension must run on the first python3 >= 3.10 on PATH; that one must not have istio_lsp."""
+def _check_plain_python(env: dict[str, str], cwd: Path) -> tuple[str, str]:
+    """The extension must run on the first python3 >= 3.10 on PATH; that one must not have istio_lsp.
+
+    Returns its sys.executable (the extension logs that one in its start command) and its version."""
     python = shutil.which("python3", path=env["PATH"])
     if python is None:
         _unavailable("no python3 on PATH outside the venv")
@@ -160,7 +163,7 @@ def _check_plain_python(env: dict[str, str], cwd: Path) -> str:
         _unavailable(f"python3 on PATH is not >= 3.10: {out}")
     if out[3] == "True":
         _unavailable(f"{out[0]} has istio_lsp installed, so the test would not prove the bundled server")
-    return f"{out[0]} {out[1]}"
+    return out[0], out[1]
 
 
 def _free_port() -> int:
@@ -215,7 +218,7 @@ def test_vsix_in_real_vscode(tools: Tools, vsix: Path, tmp_path: Path) -> None:
     for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
         env[var] = str(run / "xdg" / sub)
     env.pop("ISTIO_LSP_CACHE_DIR", None)
-    python = _check_plain_python(env, workspace)
+    python, python_version = _check_plain_python(env, workspace)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     (run / "config.yaml").write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n")  # else ~/.config
@@ -254,6 +257,7 @@ def test_vsix_in_real_vscode(tools: Tools, vsix: Path, tmp_path: Path) -> None:
             "USER_SETTINGS": str(user_settings),
             "ARTIFACTS": str(artifacts),
             "LOGS_DIR": str(data / "logs"),
+            "SERVER_PYTHON": python,
         }
         try:
             driver = subprocess.run(
@@ -271,7 +275,7 @@ def test_vsix_in_real_vscode(tools: Tools, vsix: Path, tmp_path: Path) -> None:
         _stop(proc)
     total = time.monotonic() - started
     print(
-        f"python3 for the server: {python}\nvsix: {vsix.name}; install {installed - started:.1f} s; "
+        f"python3 for the server: {python} {python_version}\nvsix: {vsix.name}; install {installed - started:.1f} s; "
         f"code-server up in {up:.1f} s; total {total:.1f} s; artifacts in {artifacts}\n{output}"
     )
     if rc != 0:

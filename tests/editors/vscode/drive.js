@@ -7,6 +7,7 @@
 //        USER_SETTINGS  path of the profile's User/settings.json (read back after step f edits it in the UI)
 //        ARTIFACTS      directory for screenshots
 //        LOGS_DIR       code-server's <user-data-dir>/logs, dumped on failure
+//        SERVER_PYTHON  the python3 the extension should find on PATH (checked in the Output channel)
 //        STEP_TIMEOUT   ms to wait for any single UI state (default 30000)
 'use strict';
 const fs = require('fs');
@@ -19,6 +20,7 @@ const userSettings = process.env.USER_SETTINGS;
 const artifacts = process.env.ARTIFACTS || '.';
 const logsDir = process.env.LOGS_DIR;
 const TIMEOUT = Number(process.env.STEP_TIMEOUT || 30000);
+const serverPython = process.env.SERVER_PYTHON || 'python3';
 
 // What the scenario expects from examples/broken.
 const ROUTES = 'hello-world/routes.yaml';
@@ -30,6 +32,17 @@ const HOVER_TEXT = 'a routing rule, not a service'; // the server's hover on tha
 const FIX_PREFIX = 'Route to `deployment-1-svc';
 const NEW_HOST = 'deployment-1-svc';
 const SUBSET_MESSAGE = 'Subset `stabel` is not defined'; // subset-not-found in bookstore/ratings.yaml
+const OUTPUT_CHANNEL = 'Istio LSP';
+const BUNDLED_ROUTE = 'using the bundled server ('; // the extension's log line when it runs bundled/launch.py
+const RESTART_LOG = 'restarting the server: restart requested';
+const RUNNING_LOG = 'server running (bundled server';
+const DOC_CODE = 'subset-matches-no-workload'; // still reported after step f: bookstore/reviews.yaml Ln 50 and 53
+const DOC_SUMMARY = "A DestinationRule subset whose labels match no pod of the Service's workloads.";
+const PICKED_CODE = 'subset-not-found'; // disabled in step f, but its page is still listed
+const PICKED_SUMMARY = "A destination names a subset that the host's DestinationRules do not define.";
+// what is left after steps d and f: 4 errors, 2 warnings
+const REMAINING = ['yaml-syntax-error', 'gateway-not-found', 'destination-host-not-found', 'subset-matches-no-workload',
+  'subset-without-destinationrule'];
 
 const t0 = Date.now();
 const secs = (since) => ((Date.now() - since) / 1000).toFixed(1);
@@ -94,15 +107,85 @@ function dumpLogs() {
   // The extension's status bar item: "$(error) N $(warning) M Istio" (icons render as empty glyphs).
   const istioStatus = (errors, warnings) =>
     page.locator('.statusbar-item').filter({ hasText: new RegExp(`^\\s*${errors}\\s+${warnings}\\s+Istio\\s*$`) }).first();
-  const runCommand = async (title) => {
+  const runCommand = async (title, rowText = title.split(': ').pop()) => {
     await page.keyboard.press('Control+Shift+P');
     await page.locator('.quick-input-widget input').first().waitFor();
     await page.keyboard.type(title);
     // click the match: Enter can come before the list is filled
-    const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: title.split(': ').pop() }).first();
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: rowText }).first();
     await row.waitFor();
     await row.click();
   };
+  // The Output view is a read-only, word-wrapping Monaco editor: only the lines in its viewport are in the DOM, in
+  // any order, and a long line is split over several. Put the segments back in order and join them; the log lines
+  // then run together, which is fine for substring checks (entries() splits them again for messages).
+  const outputText = () =>
+    page.evaluate(() => {
+      const editors = [...document.querySelectorAll('.part.panel .monaco-editor')];
+      const editor = editors.find((e) => e.getClientRects().length && e.querySelector('.view-line')); // visible
+      if (!editor) return '';
+      return [...editor.querySelectorAll('.view-line')]
+        .sort((x, y) => parseFloat(x.style.top) - parseFloat(y.style.top))
+        .map((l) => l.textContent.replace(/\u00a0/g, ' '))
+        .join('');
+    });
+  const entries = (text) => text.split(/(?=\[istio-lsp \d|WARNING |INFO |ERROR )/).map((l) => l.trim()).filter(Boolean);
+  // what the visible channel pickers (<select>) of the panel show
+  const outputChannel = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('.part.panel select')]
+        .filter((sel) => sel.offsetParent !== null)
+        .map((sel) => sel.options[sel.selectedIndex]?.text ?? ''));
+  // "Istio: Show Output", then wait until the panel shows the Output view with our channel
+  const showOutput = async () => {
+    await runCommand('Istio: Show Output', 'Istio: Show Output');
+    const deadline = Date.now() + TIMEOUT;
+    let channels;
+    while (!(channels = await outputChannel()).includes(OUTPUT_CHANNEL)) {
+      if (Date.now() > deadline) {
+        throw new Error(`the Output panel's pickers show ${JSON.stringify(channels)}, not ${OUTPUT_CHANNEL}`);
+      }
+      await page.waitForTimeout(100);
+    }
+    await page.locator('.part.panel .monaco-editor .view-line').first().waitFor();
+  };
+  // Filter the Output view down to the lines containing `filter` (the viewport holds only ~10 of them), then
+  // wait until the text shown passes `check`.
+  const outputFiltered = async (filter, check, what) => {
+    const input = page.locator('.part.panel input[placeholder^="Filter"]:visible').first();
+    const deadline = Date.now() + TIMEOUT;
+    for (;;) {
+      // (re)type it when the box lost it, e.g. to a view switch in between
+      if ((await input.inputValue()) !== filter) await input.fill(filter);
+      const text = await outputText();
+      if (check(text)) return text;
+      if (Date.now() > deadline) {
+        const editors = await page.locator('.part.panel .monaco-editor').count();
+        throw new Error(`the Output filtered by "${filter}" lacks ${what}; the filter box holds ` +
+          `"${await input.inputValue()}", ${editors} editor(s) in the panel; it shows:\n  ${entries(text).join('\n  ')}`);
+      }
+      await page.waitForTimeout(200);
+    }
+  };
+  const occurrences = (text, part) => text.split(part).length - 1;
+  // Body text of the webviews (markdown previews live in nested iframes); polls until one contains `text`.
+  const webviewWith = async (text) => {
+    const deadline = Date.now() + TIMEOUT;
+    let bodies = [];
+    while (Date.now() < deadline) {
+      bodies = [];
+      for (const frame of page.frames()) {
+        if (frame === page.mainFrame()) continue;
+        const body = await frame.evaluate(() => (document.body ? document.body.innerText : '')).catch(() => '');
+        if (body.includes(text)) return flat(body);
+        if (body) bodies.push(flat(body).slice(0, 120));
+      }
+      await page.waitForTimeout(200);
+    }
+    throw new Error(`no webview shows "${text}"; webview bodies: ${JSON.stringify(bodies)}`);
+  };
+  const tabTitles = async () => (await page.locator('.tabs-container .tab').allInnerTexts()).map(flat);
+  const quickPickRow = (text) => page.locator('.quick-input-list .monaco-list-row').filter({ hasText: text }).first();
   const until = async (check, what) => {
     const deadline = Date.now() + TIMEOUT;
     while (!check()) {
@@ -257,6 +340,129 @@ function dumpLogs() {
       await page.locator('.markers-panel .monaco-list-row').filter({ hasText: 'yaml-syntax-error' }).first().waitFor();
       await page.screenshot({ path: path.join(artifacts, 'vscode-final.png') });
     });
+
+    await step('h. "Istio: Show Output" from the Command Palette', async () => {
+      await showOutput();
+      const python = serverPython.replace(/[.+]/g, '\\$&');
+      const command = new RegExp(`\\] starting: ${python} -I \\S+/bundled/launch\\.py serve\\b`);
+      const text = await outputFiltered('bundled', (t) => t.includes(BUNDLED_ROUTE) && command.test(t),
+        `"${BUNDLED_ROUTE}..." and "starting: ${serverPython} -I .../bundled/launch.py serve"`);
+      await outputFiltered('', () => true, '');
+      const route = entries(text).find((l) => l.includes(BUNDLED_ROUTE));
+      if (!route.includes('/bundled) with Python 3.')) throw new Error(`unexpected route line: ${route}`);
+      const started = entries(text).find((l) => command.test(l));
+      return `channel "${OUTPUT_CHANNEL}"; ${route.replace(/^.*?\] /, '')}; ${started.replace(/^.*?\] /, '')}`;
+    });
+
+    await step(`i1. "Istio: Open Rule Documentation" on a ${DOC_CODE} diagnostic`, async () => {
+      await page.keyboard.press('Control+Shift+M');
+      await filterProblems(DOC_CODE);
+      const row = problemRow('[Ln 50, Col 7]').first();
+      await row.waitFor();
+      await row.click(); // opens bookstore/reviews.yaml and selects the diagnostic's range
+      await page.locator('.tab.active', { hasText: 'reviews.yaml' }).waitFor();
+      await page.locator('.statusbar-item', { hasText: /Ln 50, Col \d+/ }).first().waitFor();
+      await runCommand('Istio: Open Rule Documentation', 'Istio: Open Rule Documentation');
+      const tab = page.locator('.tabs-container .tab.active').filter({ hasText: DOC_CODE }).first();
+      await tab.waitFor().catch(async (e) => {
+        const tabs = JSON.stringify(await tabTitles());
+        throw new Error(`no active tab for ${DOC_CODE} (tabs: ${tabs}): ${e.message.split('\n')[0]}`);
+      });
+      const title = flat(await tab.innerText());
+      if (!title.startsWith('Preview ')) throw new Error(`expected a Markdown preview, got the tab "${title}"`);
+      if (await page.locator('.quick-input-widget').isVisible()) {
+        throw new Error('a QuickPick opened although the cursor is on a diagnostic');
+      }
+      const body = await webviewWith(DOC_SUMMARY);
+      await page.screenshot({ path: path.join(artifacts, 'vscode-rule-doc.png') });
+      return `tab "${title}"; preview: ${body.slice(0, 90)}`;
+    });
+
+    await step('i2. "Istio: Open Rule Documentation" off any diagnostic: QuickPick of rules', async () => {
+      await page.locator('.tabs-container .tab').filter({ hasText: exactly('reviews.yaml') }).first().click();
+      await page.keyboard.press('Control+Home');
+      await page.locator('.statusbar-item', { hasText: /Ln 1, Col 1\b/ }).first().waitFor();
+      await runCommand('Istio: Open Rule Documentation', 'Istio: Open Rule Documentation');
+      // the whole list, alphabetical: its first row is the first rule
+      await quickPickRow('authority-set-twice').waitFor();
+      const shown = (await page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).length;
+      await page.keyboard.type(PICKED_CODE);
+      const row = quickPickRow(PICKED_CODE);
+      await row.waitFor();
+      const text = flat(await row.innerText());
+      if (!text.startsWith(PICKED_CODE) || !text.includes(PICKED_SUMMARY)) {
+        throw new Error(`unexpected QuickPick row: ${text}`);
+      }
+      await row.click();
+      const tab = page.locator('.tabs-container .tab.active').filter({ hasText: PICKED_CODE }).first();
+      await tab.waitFor().catch(async (e) => {
+        const tabs = JSON.stringify(await tabTitles());
+        throw new Error(`no active tab for ${PICKED_CODE} (tabs: ${tabs}): ${e.message.split('\n')[0]}`);
+      });
+      const title = flat(await tab.innerText());
+      if (!title.startsWith('Preview ')) throw new Error(`expected a Markdown preview, got the tab "${title}"`);
+      await webviewWith(PICKED_SUMMARY);
+      return `${shown} rows shown at first; picked "${text.slice(0, 70)}..."; tab "${title}"`;
+    });
+
+    await step('j. "Istio: Restart Server"', async () => {
+      // record every text the Istio status item and the Problems counter show, however briefly
+      await page.evaluate(() => {
+        const seen = (window.__istioSeen = { istio: [], problems: [] });
+        const push = (list, text) => list[list.length - 1] !== text && list.push(text);
+        const record = () => {
+          for (const item of document.querySelectorAll('.part.statusbar .statusbar-item')) {
+            const text = item.textContent.replace(/\s+/g, ' ').trim();
+            // our item only ("4 2 Istio", "Istio: starting…"), not e.g. the server's "Indexing Istio manifests" progress
+            if (/^((\d+ )*Istio|Istio: .*)$/.test(text)) push(seen.istio, text);
+            else if (item.id === 'status.problems') push(seen.problems, item.getAttribute('aria-label') || text);
+          }
+        };
+        record();
+        new MutationObserver(record).observe(document.querySelector('.part.statusbar'),
+          { subtree: true, childList: true, characterData: true, attributes: true });
+      });
+      await page.locator('.tabs-container .tab').filter({ hasText: exactly('reviews.yaml') }).first().click();
+      const started = Date.now();
+      await runCommand('Istio: Restart Server', 'Istio: Restart Server');
+      const seen = () => page.evaluate(() => window.__istioSeen);
+      let history;
+      const deadline = Date.now() + TIMEOUT;
+      for (;;) {
+        history = await seen();
+        const starting = history.istio.some((t) => t.includes('Istio: starting'));
+        if (starting && /^4 2 Istio$/.test(history.istio[history.istio.length - 1])) break;
+        if (Date.now() > deadline) {
+          throw new Error(`the status item did not go starting -> "4 2 Istio": ${JSON.stringify(history)}`);
+        }
+        await page.waitForTimeout(100);
+      }
+      const back = secs(started);
+      // the built-in Problems counter dropped when the old client went and came back with the new server's findings
+      const counts = history.problems;
+      if (counts.length < 3 || counts[counts.length - 1] !== counts[0]) {
+        throw new Error(`the Problems counter did not drop and come back: ${JSON.stringify(counts)}`);
+      }
+      // the old client's diagnostics are gone with it; the new server published them again
+      await page.keyboard.press('Control+Shift+M');
+      for (const code of REMAINING) {
+        await filterProblems(code);
+        await problemRow(code).first().waitFor();
+      }
+      await filterProblems(PICKED_CODE); // still disabled by the user setting
+      await page.waitForTimeout(300);
+      const stale = await page.locator('.markers-panel .monaco-list-row').filter({ hasText: PICKED_CODE }).count();
+      if (stale) throw new Error(`${PICKED_CODE} is reported again after the restart`);
+      await filterProblems('');
+      // the Output channel tells the restart and a second start of the bundled server
+      await showOutput();
+      await outputFiltered('server running', (t) => occurrences(t, RUNNING_LOG) === 2, `two "${RUNNING_LOG}" lines`);
+      await outputFiltered('restart', (t) => occurrences(t, RESTART_LOG) === 1, `one "${RESTART_LOG}" line`);
+      await outputFiltered('', () => true, '');
+      const chain = (list) => list.map((t) => `"${t}"`).join(' -> ');
+      return `status ${chain(history.istio)} (back in ${back}s); Problems counter ${chain(counts)}; ` +
+        `all ${REMAINING.length} remaining rules listed again, ${PICKED_CODE} still off`;
+    });
     ok = true;
   } catch (e) {
     log(`FAIL in step "${currentStep}": ${e.message.split('\n')[0]}`);
@@ -264,6 +470,10 @@ function dumpLogs() {
     log(`failure screenshot: ${path.join(artifacts, 'vscode-failure.png')}`);
     const panel = await page.locator('.markers-panel').innerText({ timeout: 1000 }).catch(() => '');
     if (panel) log('Problems panel: ' + flat(panel).slice(0, 1500));
+    log('tabs: ' + JSON.stringify(await tabTitles().catch(() => [])));
+    const quick = await page.locator('.quick-input-widget .quick-input-list').innerText({ timeout: 1000 })
+      .catch(() => '');
+    if (quick) log('QuickPick: ' + flat(quick).slice(0, 800));
     dumpLogs();
   } finally {
     await browser.close();
