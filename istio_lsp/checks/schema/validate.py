@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -69,6 +69,7 @@ class Violation:
     message: str
     edits: tuple[Edit, ...] = ()
     preferred: bool = True  # the first edit is the fix to apply
+    field: str = ""  # a missing required field's path, list items as `[]` (`spec.servers[].port.name`)
 
 
 _CACHE: WeakKeyDictionary[Node, list[Violation]] = WeakKeyDictionary()
@@ -90,10 +91,10 @@ def check_node(doc: YamlDocument, node: MappingNode, schema: store.Schema) -> li
     return _Walker(doc, node).run(schema)
 
 
-def findings(ctx: DocumentContext, rule: Rule) -> Iterator[Finding]:
-    """The violations of one rule's code as findings, with their fixes."""
+def findings(ctx: DocumentContext, rule: Rule, skip: Callable[[Violation], bool] | None = None) -> Iterator[Finding]:
+    """The violations of one rule's code as findings, with their fixes; `skip` leaves some out."""
     for violation in violations(ctx):
-        if violation.code != rule.code:
+        if violation.code != rule.code or (skip is not None and skip(violation)):
             continue
         fixes = [
             Fix(edit.title, (TextEdit(ctx.uri, edit.span, edit.new_text),), preferred=violation.preferred and i == 0)
@@ -274,6 +275,15 @@ def path_text(loc: _Loc) -> str:
     return text or "the resource"
 
 
+def field_path(loc: _Loc, name: str) -> str:
+    """The path of field `name` of the object at `loc`, any list item as `[]`: `spec.servers[].port.name`."""
+    segments: list[PathSegment] = [name]
+    while loc is not None:
+        loc, segment = loc
+        segments.append(segment)
+    return "".join("[]" if isinstance(s, int) else f".{s}" for s in reversed(segments)).lstrip(".")
+
+
 @dataclass(frozen=True, slots=True)
 class _Shape:
     """What the walk reads of a (sub)schema at every node it checks against it, read once per schema."""
@@ -350,8 +360,16 @@ class _Walker:
         end = self.span(first[0])
         return Span(start.start_line, start.start_char, end.end_line, end.end_char)
 
-    def report(self, code: str, span: Span, message: str, edits: tuple[Edit, ...] = (), preferred: bool = True) -> None:
-        self.out.append(Violation(code, span, message, edits, preferred))
+    def report(
+        self,
+        code: str,
+        span: Span,
+        message: str,
+        edits: tuple[Edit, ...] = (),
+        preferred: bool = True,
+        field: str = "",
+    ) -> None:
+        self.out.append(Violation(code, span, message, edits, preferred, field))
 
     # visiting
 
@@ -471,12 +489,14 @@ class _Walker:
                     self.span(entries[name][0]),
                     f"Required field `{name}` of `{where}` is empty (null): the API server drops null fields, "
                     f'then rejects the resource ("Required value").',
+                    field=field_path(loc, name),
                 )
             else:
                 self.report(
                     MISSING_REQUIRED_FIELD,
                     self.anchor(node, key),
                     f'`{where}` is missing the required field `{name}`: {REJECTED} ("Required value").',
+                    field=field_path(loc, name),
                 )
 
     def _check_combinators(

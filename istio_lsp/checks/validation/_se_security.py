@@ -230,12 +230,19 @@ def _target_ref_findings(
             key=True,
         )
     group, kind = text_of(ref, "group"), text_of(ref, "kind")
-    if (group or "core", kind) not in ALLOWED_TARGET_KINDS:
-        shown = f"{group}/{kind}" if group else kind or "(no kind)"
+    if not kind:
         yield ctx.finding(
             code,
             Severity.ERROR,
-            [*where, "kind"] if kind else where,
+            where,
+            f"{prefix}the target reference has no `kind` (a policy can target a {_TARGET_KIND_NAMES}); {rejected}.",
+        )
+    elif (group or "core", kind) not in ALLOWED_TARGET_KINDS:
+        shown = f"{group}/{kind}" if group else kind
+        yield ctx.finding(
+            code,
+            Severity.ERROR,
+            [*where, "kind"],
             f"{prefix}a policy can target a {_TARGET_KIND_NAMES}, not `{shown}`; {rejected}.",
         )
 

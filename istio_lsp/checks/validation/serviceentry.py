@@ -104,8 +104,8 @@ it uses a partial wildcard such as `*foo.example.com`.
 
 Checklist rows (§4 ServiceEntry): at least one host; a host is not `*`; each host is
 a valid wildcard domain; a partial wildcard host when resolution is not
-DYNAMIC_DNS (warning). (A `hosts` field left out altogether is the schema rule
-`missing-required-field`; this rule reports an empty or null list.)
+DYNAMIC_DNS (warning). (A `hosts` field left out or null is the schema rule
+`missing-required-field`'s; this rule reports an empty list.)
 
 ## Why it matters
 
@@ -139,8 +139,8 @@ IP destinations go in `addresses`, not `hosts`.
 def check_hosts(ctx: DocumentContext) -> Iterator[Finding]:
     entry = _entry(ctx)
     code = HOST_RULE.code
-    if entry.hosts_node is None:
-        return  # a missing `hosts` field is the schema's missing-required-field
+    if not is_set(entry.hosts_node):
+        return  # a missing or null `hosts` field is the schema's missing-required-field
     if not entry.hosts:
         yield ctx.finding(
             code,
