@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
 
 from istio_lsp import __version__
 from istio_lsp.checks import RULES, analyze_document, analyze_path, analyze_text, check_file
@@ -98,6 +100,17 @@ def guarded(default: Callable[[], Any]) -> Callable[[F], F]:
         return cast(F, run)
 
     return decorate
+
+
+def _document(ls: IstioLanguageServer, uri: str) -> TextDocument | None:
+    """The open document behind a client's uri. pygls files documents under the percent-decoded
+    uri (`file:///c:/…` for VS Code's `file:///c%3A/…`, spaces, parentheses), so look it up that way."""
+    return ls.workspace.text_documents.get(unquote(uri))
+
+
+def _open_documents(ls: IstioLanguageServer) -> list[TextDocument]:
+    """The open documents; each `uri` is spelled as the client spelled it."""
+    return list(ls.workspace.text_documents.values())
 
 
 def normalize(uri: str) -> str:
@@ -238,9 +251,9 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     reached = stale_files(ls.index, states, previous, ls.cache, RULES) if previous is not None else None
     affected: set[str] = set()
     as_on_disk = True  # every open document's text is the file's text on disk
-    for uri, doc in list(ls.workspace.text_documents.items()):
-        if is_manifest_path(uri):
-            summary = _summarize_open(ls, uri, doc.source)
+    for doc in _open_documents(ls):
+        if is_manifest_path(doc.uri):
+            summary = _summarize_open(ls, doc.uri, doc.source)
             as_on_disk = as_on_disk and disk.get(summary.uri) == summary.digest
             affected |= ls.index.update(summary)
     quiet = ls.events == events  # no edit or file change arrived while indexing
@@ -289,7 +302,7 @@ def _publish_snapshot(ls: IstioLanguageServer, snapshot: Snapshot) -> None:
     """Publish the findings of the last full run; open documents wait for their own text to be checked."""
     encoding = _encoding(ls)
     lookup = _line_lookup(ls, snapshot.lines)
-    open_docs = {normalize(uri) for uri in ls.workspace.text_documents}
+    open_docs = {normalize(doc.uri) for doc in _open_documents(ls)}
     for uri in sorted(snapshot.findings):
         if uri not in open_docs:
             _send(ls, uri, [to_diagnostic(f, lookup, encoding) for f in snapshot.findings[uri]])
@@ -409,7 +422,7 @@ def _flush(ls: IstioLanguageServer) -> None:
     affected: set[str] = set()
     for uri in dirty:
         try:
-            doc = ls.workspace.text_documents.get(uri)
+            doc = _document(ls, uri)
             if doc is not None:
                 affected |= ls.index.update(_summarize_open(ls, uri, doc.source))
         except Exception:
@@ -421,7 +434,7 @@ def _flush(ls: IstioLanguageServer) -> None:
         if affected - {normalize(u) for u in dirty}:
             _refresh_views(ls)  # lenses and hints of other files may read what changed
         if ls.report_timing:
-            versions = {u: d.version for u in dirty if (d := ls.workspace.text_documents.get(u)) is not None}
+            versions = {u: d.version for u in dirty if (d := _document(ls, u)) is not None}
             elapsed = (time.perf_counter() - started) * 1000
             ls.protocol.notify("istioLsp/analysisTime", {"ms": elapsed, "versions": versions, "files": len(affected)})
 
@@ -441,7 +454,7 @@ def _refresh_views(ls: IstioLanguageServer) -> None:
 @guarded(lambda: None)
 def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
     ls.events += 1
-    open_docs = {normalize(u) for u in ls.workspace.text_documents}
+    open_docs = {normalize(doc.uri) for doc in _open_documents(ls)}
     affected: set[str] = set()
     for change in params.changes:
         key = normalize(change.uri)
@@ -477,7 +490,7 @@ def _line_lookup(
     ls: IstioLanguageServer, recorded: dict[str, dict[int, str]] | None = None
 ) -> Callable[[str, int], str | None]:
     def lookup(uri: str, line: int) -> str | None:
-        doc = ls.workspace.text_documents.get(ls.client_uri.get(uri, uri))
+        doc = _document(ls, ls.client_uri.get(uri, uri))
         if doc is not None:
             lines = doc.lines
             return lines[line] if line < len(lines) else None
@@ -531,7 +544,7 @@ def _report_status(ls: IstioLanguageServer, state: str, done: int, total: int) -
 
 def _send(ls: IstioLanguageServer, uri: str, diagnostics: list[types.Diagnostic]) -> None:
     client_uri = ls.client_uri.get(uri, uri)
-    doc = ls.workspace.text_documents.get(client_uri)
+    doc = _document(ls, client_uri)
     version = doc.version if doc is not None else None
     if doc is not None and client_uri in ls.dirty:
         return  # the text changed since this analysis: its result is stale, the next run publishes

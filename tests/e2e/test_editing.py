@@ -273,3 +273,31 @@ async def test_no_status_notifications_unless_asked(client: LanguageClient, shop
     open_doc(client, uri, ROUTE)
     await wait_for(has_code(client, uri, "subset-without-destinationrule"))
     assert seen == []
+
+
+async def test_edits_are_analysed_where_the_path_needs_percent_encoding(tmp_path: Path) -> None:
+    """Spaces, parentheses (and VS Code's `c%3A` on Windows) are percent-encoded in uris; pygls files
+    open documents under the decoded spelling, so the server must find the buffer by either."""
+    from pytest_lsp import make_test_lsp_client
+
+    root = tmp_path / "platform team (prod) repo"
+    root.mkdir()
+    (root / "reviews.yaml").write_text(REVIEWS)
+    (root / "route.yaml").write_text(ROUTE)
+    uri = uri_of(root / "route.yaml")
+    assert "%20" in uri and "%28" in uri
+    client = make_test_lsp_client()
+    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
+    try:
+        accept_registrations(client)
+        await client.initialize_session(_session("visual-studio-code", root))
+        await wait_for(has_code(client, uri, "subset-without-destinationrule"))
+        open_doc(client, uri, ROUTE)
+        replace_doc(client, uri, ROUTE.replace("        subset: v1\n", ""), 2)
+        await wait_for(lambda: not client.diagnostics.get(uri))
+        replace_doc(client, uri, ROUTE.replace("subset: v1", "subset: v2"), 3)
+        await wait_for(has_code(client, uri, "subset-without-destinationrule"))
+        assert "`v2`" in client.diagnostics[uri][0].message
+    finally:
+        await client.shutdown_session()
+        await client.stop()
