@@ -7,11 +7,13 @@ client ends up showing with a server that has no cache at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +33,34 @@ class Session:
         self.first_publish_status = first_publish_status
 
 
-async def run_server(root: Path, cache: Path | None, opened: dict[Path, str] | None = None) -> Session:
-    """Start a server on `root`, open documents right away, and return what it shows once settled."""
-    client = LanguageClient("warm-start-test", "1")
-    statuses: list[dict[str, Any]] = []
-    at_first_publish: list[dict[str, Any] | None] = []
-    diagnostics: dict[str, Sequence[types.Diagnostic]] = {}
+@dataclass
+class Observed:
+    """A running server and what it has sent: the last diagnostics per uri, every status."""
+
+    client: LanguageClient
+    diagnostics: dict[str, Sequence[types.Diagnostic]] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    status_at_first_publish: list[dict[str, Any] | None] = field(default_factory=list)
+
+    def count(self, code: str) -> int:
+        return sum(1 for found in self.diagnostics.values() for d in found if d.code == code)
+
+
+@contextlib.asynccontextmanager
+async def observed_server(root: Path, cache: Path | None) -> AsyncIterator[Observed]:
+    """The real server on `root` with the summary cache in `cache` (None: no cache), initialized."""
+    seen = Observed(LanguageClient("warm-start-test", "1"))
+    client = seen.client
 
     @client.feature("istioLsp/status")
     def _status(params: Any) -> None:
-        statuses.append(params._asdict())  # pygls hands unknown notifications over as named tuples
+        seen.statuses.append(params._asdict())  # pygls hands unknown notifications over as named tuples
 
     @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def _published(params: types.PublishDiagnosticsParams) -> None:
-        if not at_first_publish:
-            at_first_publish.append(statuses[-1] if statuses else None)
-        diagnostics[params.uri] = params.diagnostics
+        if not seen.status_at_first_publish:
+            seen.status_at_first_publish.append(seen.statuses[-1] if seen.statuses else None)
+        seen.diagnostics[params.uri] = params.diagnostics
 
     @client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def _register(params: types.RegistrationParams) -> None:
@@ -67,25 +81,33 @@ async def run_server(root: Path, cache: Path | None, opened: dict[Path, str] | N
             )
         )
         client.initialized(types.InitializedParams())
+        yield seen
+    finally:
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+
+
+async def run_server(root: Path, cache: Path | None, opened: dict[Path, str] | None = None) -> Session:
+    """Start a server on `root`, open documents right away, and return what it shows once settled."""
+    async with observed_server(root, cache) as seen:
         for path, text in (opened or {}).items():
-            client.text_document_did_open(
+            seen.client.text_document_did_open(
                 types.DidOpenTextDocumentParams(
                     types.TextDocumentItem(uri=uri_of(path), language_id="yaml", version=1, text=text)
                 )
             )
+        statuses = seen.statuses
         await wait_for(lambda: bool(statuses) and statuses[-1]["state"] == "ready", timeout=60)
         await asyncio.sleep(0.5)  # publications that follow the opened documents' analysis
         await wait_for(lambda: statuses[-1]["state"] == "ready", timeout=60)
         shown = {
             uri: sorted((str(d.code), d.range.start.line, d.range.start.character, d.message) for d in found)
-            for uri, found in diagnostics.items()
+            for uri, found in seen.diagnostics.items()
             if found
         }
-        return Session(shown, at_first_publish[0] if at_first_publish else None)
-    finally:
-        await client.shutdown_async(None)
-        client.exit(None)
-        await client.stop()
+        first = seen.status_at_first_publish
+        return Session(shown, first[0] if first else None)
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -166,41 +188,12 @@ spec:
 async def test_settings_changes_back_and_forth_with_a_cache(tmp_path: Path) -> None:
     """Each settings change re-indexes; going back to settings a snapshot exists for must show them again."""
     root = _copy(tmp_path)
-    client = LanguageClient("warm-start-test", "1")
-    diagnostics: dict[str, Sequence[types.Diagnostic]] = {}
-    statuses: list[dict[str, Any]] = []
-
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def _published(params: types.PublishDiagnosticsParams) -> None:
-        diagnostics[params.uri] = params.diagnostics
-
-    @client.feature("istioLsp/status")
-    def _status(params: Any) -> None:
-        statuses.append(params._asdict())
-
-    def shown(code: str) -> int:
-        return sum(1 for found in diagnostics.values() for d in found if d.code == code)
-
-    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": str(tmp_path / "cache")}
-    await client.start_io(sys.executable, "-m", "istio_lsp", env=env)
-    try:
-        await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
-                workspace_folders=[types.WorkspaceFolder(uri=uri_of(root), name="ws")],
-                initialization_options={"statusNotifications": True},
-            )
-        )
-        client.initialized(types.InitializedParams())
-        await wait_for(lambda: shown("subset-not-found") == 1, timeout=60)
+    async with observed_server(root, tmp_path / "cache") as seen:
+        await wait_for(lambda: seen.count("subset-not-found") == 1, timeout=60)
         for disabled, expected in ((["subset-not-found"], 0), ([], 1), (["subset-not-found"], 0), ([], 1)):
-            client.workspace_did_change_configuration(
+            seen.client.workspace_did_change_configuration(
                 types.DidChangeConfigurationParams(settings={"istioLsp": {"disabledRules": disabled}})
             )
-            await wait_for(lambda n=expected: shown("subset-not-found") == n, timeout=60)  # type: ignore[misc]
-            await wait_for(lambda: statuses[-1]["state"] == "ready", timeout=60)
-            assert shown("subset-matches-no-workload") == 2  # the other findings stay
-    finally:
-        await client.shutdown_async(None)
-        client.exit(None)
-        await client.stop()
+            await wait_for(lambda n=expected: seen.count("subset-not-found") == n, timeout=60)  # type: ignore[misc]
+            await wait_for(lambda: seen.statuses[-1]["state"] == "ready", timeout=60)
+            assert seen.count("subset-matches-no-workload") == 2  # the other findings stay
