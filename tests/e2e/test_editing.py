@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 from tests.e2e.conftest import SERVER, accept_registrations, uri_of
 from tests.e2e.helpers import apply_edits, codes, fix_titles_and_edits, has_code, open_doc, replace_doc, wait_for
@@ -68,6 +70,21 @@ def _session(client_name: str, root: Path, options: object = None) -> types.Init
         workspace_folders=[types.WorkspaceFolder(uri=uri_of(root), name="ws")],
         initialization_options=options,
     )
+
+
+@contextlib.asynccontextmanager
+async def own_session(
+    client_name: str, root: Path, options: object = None, client: LanguageClient | None = None
+) -> AsyncIterator[tuple[LanguageClient, types.InitializeResult]]:
+    """A server of the test's own (for tests that need their own options, or several servers), initialized."""
+    client = client or make_test_lsp_client()
+    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
+    try:
+        accept_registrations(client)
+        yield client, await client.initialize_session(_session(client_name, root, options))
+    finally:
+        await client.shutdown_session()
+        await client.stop()
 
 
 @pytest_lsp.fixture(config=SERVER, params=["visual-studio-code", "neovim"])
@@ -188,13 +205,7 @@ NON_ASCII = ROUTE.replace("        subset: v1", '        subset: v1\n    - desti
 @pytest.mark.parametrize("client_name", ["visual-studio-code", "neovim"])
 async def test_columns_follow_the_negotiated_encoding(client_name: str, shop: Path) -> None:
     """Neovim negotiates UTF-8 columns, VS Code UTF-16: the same finding lands on the same character."""
-    from pytest_lsp import make_test_lsp_client
-
-    client = make_test_lsp_client()
-    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
-    try:
-        accept_registrations(client)
-        result = await client.initialize_session(_session(client_name, shop))
+    async with own_session(client_name, shop) as (client, result):
         encoding = result.capabilities.position_encoding or "utf-16"
         uri = uri_of(shop / "route.yaml")
         open_doc(client, uri, NON_ASCII)
@@ -207,38 +218,24 @@ async def test_columns_follow_the_negotiated_encoding(client_name: str, shop: Pa
         expected = {"utf-16": len(prefix.encode("utf-16-le")) // 2, "utf-8": len(prefix.encode("utf-8"))}[encoding]
         assert diag.range.start.character == expected
         assert (encoding == "utf-8") == (client_name == "neovim")
-    finally:
-        await client.shutdown_session()
-        await client.stop()
 
 
 async def test_settings_from_initialization_options(shop: Path) -> None:
-    from pytest_lsp import make_test_lsp_client
-
     (shop / "external.yaml").write_text(
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ext, namespace: shop}\n"
         "spec:\n  hosts: [ext]\n  http:\n  - route:\n    - destination: {host: api.partner.example.com}\n"
     )
     uri = uri_of(shop / "external.yaml")
     for options, expected in ((None, 1), ({"istioLsp": {"externalHosts": ["*.partner.example.com"]}}, 0)):
-        client = make_test_lsp_client()
-        await client.start_io(*SERVER.server_command, env=SERVER.server_env)
-        try:
-            accept_registrations(client)
-            await client.initialize_session(_session("neovim", shop, options))
+        async with own_session("neovim", shop, options) as (client, _):
             await wait_for(lambda c=client: any(u.endswith("route.yaml") for u in c.diagnostics))  # type: ignore[misc]
             assert (
                 len([d for d in client.diagnostics.get(uri, ()) if d.code == "destination-host-not-found"]) == expected
             )
-        finally:
-            await client.shutdown_session()
-            await client.stop()
 
 
 async def test_status_notifications_follow_indexing_and_findings(shop: Path) -> None:
     """The VS Code status bar reads istioLsp/status: indexing progress, then counts that follow edits."""
-    from pytest_lsp import make_test_lsp_client
-
     statuses: list[dict[str, object]] = []
     client = make_test_lsp_client()
 
@@ -246,10 +243,7 @@ async def test_status_notifications_follow_indexing_and_findings(shop: Path) -> 
     def _status(params: Any) -> None:
         statuses.append(params._asdict())  # pygls hands unknown notifications over as named tuples
 
-    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
-    try:
-        accept_registrations(client)
-        await client.initialize_session(_session("visual-studio-code", shop, {"statusNotifications": True}))
+    async with own_session("visual-studio-code", shop, {"statusNotifications": True}, client):
         await wait_for(lambda: any(s["state"] == "ready" for s in statuses))
         assert statuses[0]["state"] == "indexing"
         ready = next(s for s in statuses if s["state"] == "ready")
@@ -261,9 +255,6 @@ async def test_status_notifications_follow_indexing_and_findings(shop: Path) -> 
         replace_doc(client, uri, ROUTE.replace("        subset: v1\n", ""), 2)
         await wait_for(lambda: statuses[-1]["findings"] == 0)
         assert statuses[-1]["state"] == "ready" and statuses[-1]["errors"] == 0
-    finally:
-        await client.shutdown_session()
-        await client.stop()
 
 
 async def test_no_status_notifications_unless_asked(client: LanguageClient, shop: Path) -> None:
@@ -278,19 +269,13 @@ async def test_no_status_notifications_unless_asked(client: LanguageClient, shop
 async def test_edits_are_analysed_where_the_path_needs_percent_encoding(tmp_path: Path) -> None:
     """Spaces, parentheses (and VS Code's `c%3A` on Windows) are percent-encoded in uris; pygls files
     open documents under the decoded spelling, so the server must find the buffer by either."""
-    from pytest_lsp import make_test_lsp_client
-
     root = tmp_path / "platform team (prod) repo"
     root.mkdir()
     (root / "reviews.yaml").write_text(REVIEWS)
     (root / "route.yaml").write_text(ROUTE)
     uri = uri_of(root / "route.yaml")
     assert "%20" in uri and "%28" in uri
-    client = make_test_lsp_client()
-    await client.start_io(*SERVER.server_command, env=SERVER.server_env)
-    try:
-        accept_registrations(client)
-        await client.initialize_session(_session("visual-studio-code", root))
+    async with own_session("visual-studio-code", root) as (client, _):
         await wait_for(has_code(client, uri, "subset-without-destinationrule"))
         open_doc(client, uri, ROUTE)
         replace_doc(client, uri, ROUTE.replace("        subset: v1\n", ""), 2)
@@ -298,6 +283,3 @@ async def test_edits_are_analysed_where_the_path_needs_percent_encoding(tmp_path
         replace_doc(client, uri, ROUTE.replace("subset: v1", "subset: v2"), 3)
         await wait_for(has_code(client, uri, "subset-without-destinationrule"))
         assert "`v2`" in client.diagnostics[uri][0].message
-    finally:
-        await client.shutdown_session()
-        await client.stop()
