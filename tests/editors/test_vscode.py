@@ -23,9 +23,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
+
+from tests.editors.conftest import unavailable
 
 pytestmark = [pytest.mark.editor, pytest.mark.vscode]
 
@@ -41,13 +42,6 @@ SCREENSHOT = EXTENSION / "images" / "screenshot.png"
 SETUP_TIMEOUT = 900  # cold: 1.5-5 min (apt, then ~10 native modules compiled for code-server)
 BUILD_TIMEOUT = 600
 DRIVER_TIMEOUT = 180  # a passing run drives for ~45-60 s; each UI wait in the driver gives up after 30-60 s
-
-
-def _unavailable(reason: str) -> NoReturn:
-    """Missing tooling: a skip locally, a failure on CI (which must prove the VS Code route)."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _text(data: str | bytes | None) -> str:
@@ -78,7 +72,7 @@ class Tools:
 @pytest.fixture(scope="session")
 def tools() -> Tools:
     if shutil.which("bash") is None:
-        _unavailable("bash is needed to set up code-server")
+        unavailable("bash is needed to set up code-server")
     base = Path(subprocess.run(["bash", str(SETUP), "--print-dir"], capture_output=True, text=True).stdout.strip())
     if not (base / ".setup-complete").exists():
         started = time.monotonic()
@@ -87,10 +81,10 @@ def tools() -> Tools:
                 ["bash", str(SETUP)], capture_output=True, text=True, timeout=SETUP_TIMEOUT, stdin=subprocess.DEVNULL
             )
         except subprocess.TimeoutExpired:
-            _unavailable(f"{SETUP} took longer than {SETUP_TIMEOUT} s")
+            unavailable(f"{SETUP} took longer than {SETUP_TIMEOUT} s")
         print(proc.stdout, proc.stderr, f"setup.sh: rc {proc.returncode} in {time.monotonic() - started:.0f} s")
         if proc.returncode != 0:
-            _unavailable(f"{SETUP} failed (rc {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+            unavailable(f"{SETUP} failed (rc {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
     return Tools(base)
 
 
@@ -119,14 +113,14 @@ def vsix() -> Path:
     if os.environ.get("ISTIO_LSP_VSIX"):  # a prebuilt package, e.g. a CI artifact
         return Path(os.environ["ISTIO_LSP_VSIX"]).resolve()
     if not (EXTENSION / "package.json").exists():
-        _unavailable(f"{EXTENSION} does not exist yet")
+        unavailable(f"{EXTENSION} does not exist yet")
     target = EXTENSION / _vsix_name()
     # The build writes generated files into the extension folder before the .vsix, so they never look newer.
     stale = not target.exists() or any(p.stat().st_mtime > target.stat().st_mtime for p in _sources())
     if stale:
         npm = shutil.which("npm")
         if npm is None:
-            _unavailable("npm is needed to build the extension")
+            unavailable("npm is needed to build the extension")
         for cmd in ([npm, "ci", "--no-audit", "--no-fund"], [npm, "run", "package"]):
             proc = subprocess.run(
                 cmd, cwd=EXTENSION, capture_output=True, text=True, timeout=BUILD_TIMEOUT, stdin=subprocess.DEVNULL
@@ -153,16 +147,16 @@ def _check_plain_python(env: dict[str, str], cwd: Path) -> tuple[str, str]:
     Returns its sys.executable (the extension logs that one in its start command) and its version."""
     python = shutil.which("python3", path=env["PATH"])
     if python is None:
-        _unavailable("no python3 on PATH outside the venv")
+        unavailable("no python3 on PATH outside the venv")
     probe = (
         "import sys, importlib.util; print(sys.executable, '%d.%d' % sys.version_info[:2], "
         "sys.version_info >= (3, 10), importlib.util.find_spec('istio_lsp') is not None)"
     )
     out = subprocess.run([python, "-c", probe], env=env, cwd=cwd, capture_output=True, text=True).stdout.split()
     if len(out) != 4 or out[2] != "True":
-        _unavailable(f"python3 on PATH is not >= 3.10: {out}")
+        unavailable(f"python3 on PATH is not >= 3.10: {out}")
     if out[3] == "True":
-        _unavailable(f"{out[0]} has istio_lsp installed, so the test would not prove the bundled server")
+        unavailable(f"{out[0]} has istio_lsp installed, so the test would not prove the bundled server")
     return out[0], out[1]
 
 

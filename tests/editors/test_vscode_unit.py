@@ -6,12 +6,13 @@ libraries and hold real LSP sessions with them; see vscode-extension/test/. No e
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.editors.conftest import unavailable
 
 EXTENSION = Path(__file__).resolve().parents[2] / "vscode-extension"
 TIMEOUT = 900
@@ -34,9 +35,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_extension_unit_and_server_session_tests() -> None:
     npm = shutil.which("npm")
     if npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("npm is needed for the extension's tests")
-        pytest.skip("npm is needed for the extension's tests")
+        unavailable("npm is needed for the extension's tests")
     if _needs_install():
         installed = _run(npm, "ci", "--no-audit", "--no-fund")
         assert installed.returncode == 0, installed.stdout[-4000:] + installed.stderr[-4000:]
