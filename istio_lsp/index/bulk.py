@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pickle
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from istio_lsp.index.cache import FileState, SummaryCache, entry_key, stat_of
+from istio_lsp.index.cache import FileState, SummaryCache, entry_key, pickle_summary, stat_of
 from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import decode
@@ -113,15 +114,21 @@ def _summarize_paths(
     if not todo:
         return
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    computed: list[tuple[str, FileSummary]] = []
     if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
         batch = [summarize(uri, text, settings, analyzer) for uri, text, _ in todo]
-        computed = [(key, summary) for (_, _, key), summary in zip(todo, batch, strict=True)]
         yield batch
-    else:
-        yield from _in_processes(todo, settings, analyzer, workers, computed.extend)
+        if cache is not None:
+            cache.put_many([(key, summary) for (_, _, key), summary in zip(todo, batch, strict=True)])
+        return
+    pickled: list[tuple[str, bytes]] = []
+    yield from _in_processes(todo, settings, analyzer, workers, pickled.extend)
     if cache is not None:
-        cache.put_many(computed)
+        cache.put_pickled(pickled)
+
+
+# The files a forked worker summarises: set just before the pool forks, so the workers
+# inherit the texts instead of receiving them through a pipe.
+_inherited: list[tuple[str, str, str]] = []
 
 
 def _in_processes(
@@ -129,30 +136,48 @@ def _in_processes(
     settings: Settings,
     analyzer: DocumentAnalyzer | None,
     workers: int,
-    record: Callable[[list[tuple[str, FileSummary]]], None],
+    record: Callable[[list[tuple[str, bytes]]], None],
 ) -> Iterator[list[FileSummary]]:
+    """Summaries computed on `workers` processes. Each worker pickles its own summaries:
+    the parent unpickles them once and hands the same bytes to the cache, so the main
+    process, the bottleneck, never pickles a summary."""
     # imported here: a warm start that parses nothing should not pay for loading them
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
+    global _inherited
     # fork is cheapest, but unsafe in a process that runs other threads (the server)
-    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    chunks = [chunk for i in range(workers * 4) if (chunk := todo[i :: workers * 4])]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        futures = {
-            pool.submit(_summarize_chunk, [(uri, text) for uri, text, _ in chunk], settings, analyzer): chunk
-            for chunk in chunks
-        }
-        for future in as_completed(futures):
-            summaries = future.result()
-            record([(key, summary) for (_, _, key), summary in zip(futures[future], summaries, strict=True)])
-            yield summaries
+    fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    slices = [range(i, len(todo), workers * 4) for i in range(min(workers * 4, len(todo)))]
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    _inherited = todo if fork else []
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures: dict[Future[list[bytes]], range] = {}
+            for part in slices:
+                if fork:
+                    future = pool.submit(_summarize_inherited, part, settings, analyzer)
+                else:
+                    files = [todo[i][:2] for i in part]
+                    future = pool.submit(_summarize_chunk, files, settings, analyzer)
+                futures[future] = part
+            for future in as_completed(futures):
+                blobs = future.result()
+                part = futures[future]
+                record([(todo[i][2], blob) for i, blob in zip(part, blobs, strict=True)])
+                yield [pickle.loads(blob) for blob in blobs]
+    finally:
+        _inherited = []
+
+
+def _summarize_inherited(part: range, settings: Settings, analyzer: DocumentAnalyzer | None) -> list[bytes]:
+    return _summarize_chunk([_inherited[i][:2] for i in part], settings, analyzer)
 
 
 def _summarize_chunk(
     files: list[tuple[str, str]], settings: Settings, analyzer: DocumentAnalyzer | None
-) -> list[FileSummary]:
+) -> list[bytes]:
     # A short-lived worker allocates many objects and frees them by reference counting:
     # the cycle collector would only walk them again and again.
     gc.disable()
-    return [summarize(uri, text, settings, analyzer) for uri, text in files]
+    return [pickle_summary(summarize(uri, text, settings, analyzer)) for uri, text in files]

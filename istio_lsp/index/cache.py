@@ -101,9 +101,14 @@ class _Pickler(pickle.Pickler):
 
 
 def _dumps(value: object) -> bytes:
+    """`value` pickled, dataclasses in the compact form `_rebuild` reads."""
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     return buffer.getvalue()
+
+
+def pickle_summary(summary: FileSummary) -> bytes:
+    return _dumps(summary)
 
 
 def snapshot_key(roots: Iterable[Path], settings: Settings) -> str:
@@ -221,10 +226,12 @@ class SummaryCache:
         return found
 
     def put_many(self, entries: Iterable[tuple[str, FileSummary]]) -> None:
-        if self._db is None:
-            return
-        rows = [(key, _dumps(summary)) for key, summary in entries]
-        if not rows:
+        if self._db is not None:
+            self.put_pickled([(key, pickle_summary(summary)) for key, summary in entries])
+
+    def put_pickled(self, rows: list[tuple[str, bytes]]) -> None:
+        """Store summaries already pickled with `pickle_summary` (by the worker that made them)."""
+        if self._db is None or not rows:
             return
         try:
             self._db.execute("BEGIN")
