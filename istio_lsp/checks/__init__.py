@@ -62,6 +62,12 @@ RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 
 LOCAL_RULES = tuple(rule for rule in RULES if rule.local is not None)
+_ANY_KIND = tuple(rule for rule in LOCAL_RULES if not rule.kinds)
+_KINDS = {kind for rule in LOCAL_RULES for kind in rule.kinds}
+# the local rules that read each kind, in rule order: a resource is checked by these alone
+_LOCAL_RULES_BY_KIND = {
+    kind: tuple(rule for rule in LOCAL_RULES if not rule.kinds or kind in rule.kinds) for kind in _KINDS
+}
 
 
 def analyze_document(
@@ -71,11 +77,9 @@ def analyze_document(
     findings: list[Finding] = []
     for resource, node in resources:
         ctx = DocumentContext(doc, node, resource, settings)
-        for rule in LOCAL_RULES:
-            if rule.local is None or (rule.kinds and resource.kind not in rule.kinds):
-                continue
+        for rule in _LOCAL_RULES_BY_KIND.get(resource.kind, _ANY_KIND):
             try:
-                findings.extend(rule.local(ctx))
+                findings.extend(rule.local(ctx))  # type: ignore[misc]  # LOCAL_RULES have one
             except Exception:  # a bug in one check must not hide the others' findings
                 log.exception("check %s failed on %s", rule.code, resource.uri)
     return findings

@@ -184,8 +184,8 @@ def locate(root: Node | None, path: str | list[PathSegment]) -> tuple[ScalarNode
                 return None, None
             key, node = None, children[segment]
         else:
-            key = key_node(node, segment)
-            if key is None:
+            found = _lookup(node).get(segment) if isinstance(node, MappingNode) else None
+            if found is None:
                 return None, None
-            node = get(node, segment)
+            key, node = found
     return key, node

@@ -328,8 +328,13 @@ class _Walker:
 
     def run(self, schema: store.Schema) -> list[Violation]:
         stack: list[tuple[Node, store.Schema, ScalarNode | None, _Loc]] = [(self.root, schema, None, None)]
-        seen: set[tuple[int, int]] = set()
         budget = MAX_NODES
+        if "*" not in self.doc.text:  # no alias, so a tree: every node is reached once
+            while stack and budget > 0:
+                budget -= 1
+                self._visit(*stack.pop(), stack)
+            return self.out
+        seen: set[tuple[int, int]] = set()
         while stack and budget > 0:
             node, sub, key, loc = stack.pop()
             marker = (id(node), id(sub))
