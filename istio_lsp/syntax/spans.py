@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Span:
-    """A range in a file. Characters are UTF-16 code units, as LSP's default encoding."""
+class Span(NamedTuple):
+    """A range in a file. Characters are UTF-16 code units, as LSP's default encoding.
+
+    A named tuple rather than a dataclass: a workspace holds hundreds of thousands of spans,
+    and a tuple is built, compared, sorted and unpickled several times faster."""
 
     start_line: int
     start_char: int
