@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 import logging
 import pkgutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -62,12 +63,21 @@ RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
 
 LOCAL_RULES = tuple(rule for rule in RULES if rule.local is not None)
-_ANY_KIND = tuple(rule for rule in LOCAL_RULES if not rule.kinds)
-_KINDS = {kind for rule in LOCAL_RULES for kind in rule.kinds}
-# the local rules that read each kind, in rule order: a resource is checked by these alone
-_LOCAL_RULES_BY_KIND = {
-    kind: tuple(rule for rule in LOCAL_RULES if not rule.kinds or kind in rule.kinds) for kind in _KINDS
-}
+_LocalCheck = tuple[str, Callable[[DocumentContext], Iterable[Finding]]]  # (code, check)
+
+
+def _local_checks(kind: str | None) -> tuple[_LocalCheck, ...]:
+    """The local checks that read resources of `kind` (None: of a kind no rule names), in rule order."""
+    return tuple(
+        (rule.code, rule.local)
+        for rule in LOCAL_RULES
+        if rule.local is not None and (not rule.kinds or kind in rule.kinds)
+    )
+
+
+# a resource is checked by its kind's checks alone, looked up once
+_ANY_KIND = _local_checks(None)
+_CHECKS_BY_KIND = {kind: _local_checks(kind) for rule in LOCAL_RULES for kind in rule.kinds}
 
 
 def analyze_document(
@@ -77,11 +87,11 @@ def analyze_document(
     findings: list[Finding] = []
     for resource, node in resources:
         ctx = DocumentContext(doc, node, resource, settings)
-        for rule in _LOCAL_RULES_BY_KIND.get(resource.kind, _ANY_KIND):
+        for code, check in _CHECKS_BY_KIND.get(resource.kind, _ANY_KIND):
             try:
-                findings.extend(rule.local(ctx))  # type: ignore[misc]  # LOCAL_RULES have one
+                findings.extend(check(ctx))
             except Exception:  # a bug in one check must not hide the others' findings
-                log.exception("check %s failed on %s", rule.code, resource.uri)
+                log.exception("check %s failed on %s", code, resource.uri)
     return findings
 
 

@@ -69,7 +69,7 @@ def entry_key(uri: str, digest: str, settings: Settings) -> str:
 
 # ---- pickling ---------------------------------------------------------------
 #
-# A summary holds dozens of frozen, slotted dataclasses (spans, references, resources).
+# A summary holds dozens of slotted dataclasses (references, destinations, resources).
 # Their generated __setstate__ calls dataclasses.fields() for every object: most of the
 # time a warm start spends loading summaries. These are rebuilt from their field values
 # by one small function instead.
