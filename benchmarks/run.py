@@ -6,6 +6,8 @@
 
 Everything runs against the real command and the real server process over stdio.
 Workspaces are generated deterministically (benchmarks/generate.py) into --workdir.
+The table ends with the share of CPU time the hypervisor gave to other guests (steal)
+during each column and during the keystrokes: read the other figures in its light.
 """
 
 from __future__ import annotations
