@@ -7,6 +7,8 @@ otherwise (the server, whose event loop and reader run on threads); both are exe
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,8 @@ from istio_lsp.index.bulk import PARALLEL_THRESHOLD, summarize_paths
 from istio_lsp.index.cache import SummaryCache, entry_key
 from istio_lsp.index.summary import FileSummary, digest_of
 from istio_lsp.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +76,11 @@ def _summaries(files: list[Path], workers: int, cache: SummaryCache | None = Non
     return found
 
 
-@pytest.mark.parametrize("start", ["fork", "spawn"])
-def test_parallel_summaries_equal_sequential_ones(workspace: list[Path], tmp_path: Path, start: str) -> None:
-    sequential = _summaries(workspace, workers=1)
-    cache = SummaryCache(tmp_path / "cache")
-    if start == "spawn":
-        with another_thread():
-            parallel = _summaries(workspace, workers=2, cache=cache)
-    else:
-        parallel = _summaries(workspace, workers=2, cache=cache)
+def check_parallel_equals_sequential(files: list[Path], cache_dir: Path) -> None:
+    """Summarise `files` on one process and on two, and compare; also what the cache holds."""
+    sequential = _summaries(files, workers=1)
+    cache = SummaryCache(cache_dir)
+    parallel = _summaries(files, workers=2, cache=cache)
     assert _plain(parallel) == _plain(sequential)
     assert any(s.local_findings for s in parallel.values()), "the analyzer ran in the workers"
     assert any(s.syntax_errors for s in parallel.values()) and any(s.skipped for s in parallel.values())
@@ -89,9 +89,34 @@ def test_parallel_summaries_equal_sequential_ones(workspace: list[Path], tmp_pat
     settings = Settings()
     keys = {
         entry_key(path.resolve().as_uri(), digest_of(path.read_text()), settings): path.resolve().as_uri()
-        for path in workspace
+        for path in files
         if path.name != "binary.yaml"
     }
     cached = cache.get_many(list(keys))
     assert len(cached) == len(keys)
     assert all(_plain(summary) == _plain(sequential[keys[key]]) for key, summary in cached.items())
+
+
+def test_forked_workers_equal_one_process(workspace: list[Path], tmp_path: Path) -> None:
+    # in a fresh interpreter: threads left by earlier tests would make the pool spawn instead
+    script = (
+        "import sys, threading\n"
+        "from pathlib import Path\n"
+        "from tests.test_parallel_index import check_parallel_equals_sequential\n"
+        "assert threading.active_count() == 1, 'no other thread, so the pool forks'\n"
+        "check_parallel_equals_sequential([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]))\n"
+        "print('compared')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "cache"), *map(str, workspace)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "compared", run.stderr
+
+
+def test_spawned_workers_equal_one_process(workspace: list[Path], tmp_path: Path) -> None:
+    with another_thread():
+        check_parallel_equals_sequential(workspace, tmp_path / "cache")
