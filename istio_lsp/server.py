@@ -218,7 +218,9 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     key = snapshot_key(sorted({root.resolve() for root in ls.roots}), settings)
     previous = await asyncio.to_thread(ls.cache.get_snapshot, key)
     if previous is not None and await asyncio.to_thread(_unchanged, previous, paths, settings):
-        _publish_snapshot(ls, previous)
+        # the last run's findings at once; open documents wait for their own text to be checked
+        open_docs = {normalize(doc.uri) for doc in _open_documents(ls)}
+        _publish_recorded(ls, previous, [uri for uri in previous.findings if uri not in open_docs])
     loop = asyncio.get_running_loop()
     batches: asyncio.Queue[list[FileSummary] | None] = asyncio.Queue()
     states: dict[str, FileState] = {}
@@ -288,24 +290,17 @@ def _unchanged(snapshot: Snapshot, paths: list[Path], settings: Settings) -> boo
 
 
 def _publish_recorded(
-    ls: IstioLanguageServer, snapshot: Snapshot, uris: list[str], found: dict[str, list[Finding]]
+    ls: IstioLanguageServer, snapshot: Snapshot, uris: list[str], found: dict[str, list[Finding]] | None = None
 ) -> None:
-    """Publish the findings a snapshot recorded for `uris` (already sent ones are not sent again)."""
+    """Publish the findings a snapshot recorded for `uris` (already sent ones are not sent again);
+    `found` receives them."""
     encoding = _encoding(ls)
-    lookup = _line_lookup(ls)
+    lookup = _line_lookup(ls, snapshot.lines)  # before indexing ends, the snapshot knows the non-ASCII lines
     for uri in sorted(uris):
-        findings = found[uri] = snapshot.findings.get(uri, [])
+        findings = snapshot.findings.get(uri, [])
+        if found is not None:
+            found[uri] = findings
         _send(ls, uri, [to_diagnostic(f, lookup, encoding) for f in findings])
-
-
-def _publish_snapshot(ls: IstioLanguageServer, snapshot: Snapshot) -> None:
-    """Publish the findings of the last full run; open documents wait for their own text to be checked."""
-    encoding = _encoding(ls)
-    lookup = _line_lookup(ls, snapshot.lines)
-    open_docs = {normalize(doc.uri) for doc in _open_documents(ls)}
-    for uri in sorted(snapshot.findings):
-        if uri not in open_docs:
-            _send(ls, uri, [to_diagnostic(f, lookup, encoding) for f in snapshot.findings[uri]])
 
 
 def _discover_all(roots: Iterable[Path], settings: Settings) -> list[Path]:

@@ -61,8 +61,7 @@ def _lookup(node: MappingNode) -> dict[str, tuple[ScalarNode, Node]]:
 
 def entries(node: MappingNode) -> dict[str, tuple[ScalarNode, Node]]:
     """key → (key node, value node) of a mapping (the last one wins); shared: never change it."""
-    table = node.__dict__.get("_istio_lsp_keys")
-    return table if table is not None else _lookup(node)
+    return _lookup(node)
 
 
 def get(node: Node | None, key: str) -> Node | None:
