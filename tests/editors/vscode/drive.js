@@ -185,6 +185,17 @@ function dumpLogs() {
     throw new Error(`no webview shows "${text}"; webview bodies: ${JSON.stringify(bodies)}`);
   };
   const tabTitles = async () => (await page.locator('.tabs-container .tab').allInnerTexts()).map(flat);
+  // the Markdown preview of a rule's page, which Open Rule Documentation opens as the active tab
+  const rulePreviewTitle = async (code) => {
+    const tab = page.locator('.tabs-container .tab.active').filter({ hasText: code }).first();
+    await tab.waitFor().catch(async (e) => {
+      const tabs = JSON.stringify(await tabTitles());
+      throw new Error(`no active tab for ${code} (tabs: ${tabs}): ${e.message.split('\n')[0]}`);
+    });
+    const title = flat(await tab.innerText());
+    if (!title.startsWith('Preview ')) throw new Error(`expected a Markdown preview, got the tab "${title}"`);
+    return title;
+  };
   const quickPickRow = (text) => page.locator('.quick-input-list .monaco-list-row').filter({ hasText: text }).first();
   const until = async (check, what) => {
     const deadline = Date.now() + TIMEOUT;
@@ -363,13 +374,7 @@ function dumpLogs() {
       await page.locator('.tab.active', { hasText: 'reviews.yaml' }).waitFor();
       await page.locator('.statusbar-item', { hasText: /Ln 50, Col \d+/ }).first().waitFor();
       await runCommand('Istio: Open Rule Documentation', 'Istio: Open Rule Documentation');
-      const tab = page.locator('.tabs-container .tab.active').filter({ hasText: DOC_CODE }).first();
-      await tab.waitFor().catch(async (e) => {
-        const tabs = JSON.stringify(await tabTitles());
-        throw new Error(`no active tab for ${DOC_CODE} (tabs: ${tabs}): ${e.message.split('\n')[0]}`);
-      });
-      const title = flat(await tab.innerText());
-      if (!title.startsWith('Preview ')) throw new Error(`expected a Markdown preview, got the tab "${title}"`);
+      const title = await rulePreviewTitle(DOC_CODE);
       if (await page.locator('.quick-input-widget').isVisible()) {
         throw new Error('a QuickPick opened although the cursor is on a diagnostic');
       }
@@ -394,13 +399,7 @@ function dumpLogs() {
         throw new Error(`unexpected QuickPick row: ${text}`);
       }
       await row.click();
-      const tab = page.locator('.tabs-container .tab.active').filter({ hasText: PICKED_CODE }).first();
-      await tab.waitFor().catch(async (e) => {
-        const tabs = JSON.stringify(await tabTitles());
-        throw new Error(`no active tab for ${PICKED_CODE} (tabs: ${tabs}): ${e.message.split('\n')[0]}`);
-      });
-      const title = flat(await tab.innerText());
-      if (!title.startsWith('Preview ')) throw new Error(`expected a Markdown preview, got the tab "${title}"`);
+      const title = await rulePreviewTitle(PICKED_CODE);
       await webviewWith(PICKED_SUMMARY);
       return `${shown} rows shown at first; picked "${text.slice(0, 70)}..."; tab "${title}"`;
     });
