@@ -13,8 +13,10 @@ from istio_lsp.syntax.parser import (
     decode,
     parse_document,
     parse_file,
+    placeholder_problem,
     skip_reason,
     split_documents,
+    template_problem,
 )
 from istio_lsp.syntax.spans import Span, units_to_utf16, utf16_len, utf16_to_units
 
@@ -32,8 +34,10 @@ __all__ = [
     "decode",
     "parse_document",
     "parse_file",
+    "placeholder_problem",
     "skip_reason",
     "split_documents",
+    "template_problem",
     "units_to_utf16",
     "utf16_len",
     "utf16_to_units",

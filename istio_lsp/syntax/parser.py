@@ -14,7 +14,9 @@ from __future__ import annotations
 import operator
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -57,6 +59,27 @@ MAX_NESTING = 500
 
 _DOC_START = re.compile(r"^---(?=[ \t\r]|$)", re.MULTILINE)  # \r: CRLF line ends
 _TEMPLATE_ACTION = re.compile(r"\{\{-?\s*[^\n]*?\}\}")
+# What the scanner never handed out before an error (at most a line or so) is read by hand:
+# a `{{`, or a comment, a quoted scalar or a block scalar header to step over. Quotes open
+# only where a token may start, so the `'` of `it's {{ .x }}` hides nothing.
+_TEXT_OR_ACTION = re.compile(
+    r"\{\{"
+    r"|(?<![^ \t\n])#[^\n]*"
+    r"|(?<![^ \t\n\[{,])(?:'(?:[^']|'')*'?|\"(?:[^\"\\]|\\[\s\S])*\"?)"
+    r"|(?<=[ \t])[|>][-+1-9]*[ \t]*(?:#[^\n]*)?$",
+    re.MULTILINE,
+)
+# what may follow a quoted scalar; anything else means its quotes were cut short by a template's own
+# quotes, as in `"{{ include "name" . }}"`
+_AFTER_QUOTE = frozenset(" \t\r\n,]}:#")
+_QUOTE_STYLES = frozenset("'\"")
+_SCALAR_TOKEN = yaml.ScalarToken
+_FLOW_MAPPING_START_TOKEN = yaml.FlowMappingStartToken
+# libyaml's error for a plain scalar's `:` followed by `,[]{}?` in a flow collection
+_FLOW_COLON = "found unexpected ':'"
+# private-use characters, none of them YAML syntax, to stand in for such a `:` (one absent from the text)
+_COLON_STAND_INS = "\ue000\ue001\ue002\ue003"
+_MAX_FLOW_COLONS = 64
 _FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 # YAML 1.1 line breaks that LSP (and our line numbers) do not count: libyaml's lines and
 # columns are then off, and positions are computed from the mark's index instead
@@ -151,8 +174,140 @@ def template_line(text: str) -> int | None:
     return text.count("\n", 0, match.start())
 
 
-def skip_reason(text: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> SkippedFile | None:
-    """Why a file is deliberately not parsed (too large, a template), or None."""
+# `image: {docker_username}/app`: a placeholder in braces glued to more text, in a value position
+_BRACE_PLACEHOLDER = re.compile(r"(?:^|[:\-][ \t]+)(\{[A-Za-z_][\w.-]*\})[^\s,}\]#]", re.MULTILINE)
+
+
+def placeholder_problem(text: str) -> tuple[int, int] | None:
+    """Where a document that does not parse holds a `{name}` placeholder glued to text (a sample to
+    fill in before applying: `image: {docker_username}/app`), as (line, UTF-16 column), or None."""
+    match = _BRACE_PLACEHOLDER.search(text)
+    if match is None:
+        return None
+    index = match.start(1)
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index), utf16_len(text[line_start:index])
+
+
+def template_problem(text: str) -> tuple[int, int] | None:
+    """Where the first Go/Helm template action of one document makes it not plain YAML, or None.
+
+    `text` is one piece from `split_documents`. The result is (line, column) in that text: lines
+    counted by `\\n`, the column in UTF-16 code units. A `{{` in a comment, a quoted scalar or a
+    block scalar is text (an alerting rule's "{{ $labels.instance }}", an Argo parameter, a
+    ConfigMap's example); one that stands for a key, a plain scalar or structure is a template.
+    """
+    last = text.rfind("{{")
+    if last < 0:  # nearly every document: no scanning at all
+        return None
+    # libyaml does not count a byte order mark in its indices: scan without it
+    bom = 1 if text.startswith("\ufeff") else 0
+    index = _template_index(text[bom:] if bom else text, last - bom)
+    if index is None:
+        return None
+    index += bom
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index), utf16_len(text[line_start:index])
+
+
+def _template_index(text: str, last: int) -> int | None:
+    """The index of the first template action in `text`, whose last `{{` is at `last`."""
+    loader = _BaseLoader(text)
+    # one call per token (no check_token), dispatch on type(): scanning is most of the cost
+    get_token: Callable[[], Any] = loader.get_token
+    token = None
+    brace = -2  # where the last `{` that opened a flow mapping was
+    try:
+        while (token := get_token()) is not None:
+            kind = type(token)
+            if kind is _SCALAR_TOKEN:
+                start = token.start_mark.index
+                if start > last:
+                    return None
+                end = token.end_mark.index
+                if token.plain:
+                    found = text.find("{{", start, end)
+                    if found >= 0:
+                        return found
+                elif token.style in _QUOTE_STYLES:
+                    escaped = _escaped_action(text, start, end)
+                    if escaped is not None:
+                        return escaped
+            elif kind is _FLOW_MAPPING_START_TOKEN:
+                # `{{` outside quotes: to the scanner a flow mapping opening a flow mapping
+                start = token.start_mark.index
+                if start == brace + 1:
+                    return brace
+                if start > last:
+                    return None
+                brace = start
+    except yaml.YAMLError as exc:
+        # The template may be what broke the scanner, and tokens it had read but not yet handed
+        # out are lost: read by hand from the last token handed out to the end of the error's line.
+        seen = 0 if token is None else token.end_mark.index
+        mark = getattr(exc, "problem_mark", None)
+        stop = len(text)
+        if mark is not None:
+            newline = text.find("\n", mark.index)
+            stop = len(text) if newline < 0 else newline
+        return _bare_action(text, seen, stop)
+    finally:
+        loader.dispose()
+    return None
+
+
+def _escaped_action(text: str, start: int, end: int) -> int | None:
+    """The `{{` of the quoted scalar at text[start:end] whose action runs out of it, or None.
+
+    In `"{{ include "name" . }}"` the scanner ends the string at the template's own quote;
+    the action is left unclosed and the string is followed by what cannot follow one.
+    """
+    found = text.rfind("{{", start, end)
+    if found < 0 or text.find("}}", found, end) >= 0:
+        return None
+    if end < len(text) and text[end] not in _AFTER_QUOTE:
+        return found
+    return None
+
+
+def _bare_action(text: str, start: int, stop: int) -> int | None:
+    """The first `{{` of text[start:stop] outside comments, quoted scalars and block scalars, or None."""
+    pos = start
+    while (match := _TEXT_OR_ACTION.search(text, pos, stop)) is not None:
+        lexeme = match.group()
+        pos = match.end()
+        if lexeme == "{{":
+            return match.start()
+        if lexeme[0] in "'\"":
+            found = _escaped_action(text, match.start(), pos)
+            if found is not None:
+                return found
+        elif lexeme[0] in "|>":
+            pos = _block_scalar_end(text, match.start())
+    return None
+
+
+def _block_scalar_end(text: str, header: int) -> int:
+    """Where the block scalar whose `|` or `>` is at `header` ends: at the first line, not blank,
+    indented no deeper than the header's line (an approximation, good enough here)."""
+    line_start = text.rfind("\n", 0, header) + 1
+    line = text[line_start:header]
+    indent = len(line) - len(line.lstrip(" "))
+    pos = text.find("\n", header)
+    while pos >= 0:
+        line_end = text.find("\n", pos + 1)
+        line = text[pos + 1 : len(text) if line_end < 0 else line_end]
+        if line.strip() and len(line) - len(line.lstrip(" ")) <= indent:
+            return pos + 1
+        pos = line_end
+    return len(text)
+
+
+def skip_reason(text: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, templates: bool = True) -> SkippedFile | None:
+    """Why a file is deliberately not parsed (too large, a template), or None.
+
+    With `templates=False` only the size is checked: templates are then judged per
+    document by `template_problem`."""
     size = len(text.encode("utf-8")) if not text.isascii() else len(text)
     if size > max_bytes:
         return SkippedFile(
@@ -161,7 +316,7 @@ def skip_reason(text: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Skippe
             f"{max_bytes / 1_048_576:.1f} MB limit (setting maxFileSize).",
             Span(0, 0, 0, 0),
         )
-    line = template_line(text)
+    line = template_line(text) if templates else None
     if line is not None:
         return SkippedFile(
             "template",
@@ -193,12 +348,63 @@ def parse_document(text: str, index: int = 0, start_line: int = 0) -> YamlDocume
     try:
         doc.root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        doc.error = _problem_from(exc, doc)
+        doc.root = _compose_like_go(text, exc)
+        if doc.root is None:
+            doc.error = _problem_from(exc, doc)
     except yaml.YAMLError as exc:  # errors without a position, e.g. reader errors
         doc.error = SyntaxProblem(str(exc), Span(start_line, 0, start_line, 0))
     except RecursionError:
         doc.error = SyntaxProblem("Document is nested too deeply to analyse.", Span(start_line, 0, start_line, 0))
     return doc
+
+
+def _compose_like_go(text: str, exc: yaml.MarkedYAMLError) -> Node | None:
+    """The tree Go's decoder (kubectl) reads from a document libyaml refused for a flow-context colon, else None.
+
+    In `[1.2.3.4, 2001:db8::]` or `{key:}`, libyaml stops at a plain scalar's `:` followed by `,[]{}?`;
+    go-yaml keeps the `:` in the scalar (`"2001:db8::"`, key `"key:"`). (PyYAML's pure-Python
+    parser accepts these too, but reads `{"2001:db8:": null}`, which kubectl never sees.) A character
+    that is no YAML syntax stands in for each such `:`, so libyaml reads go-yaml's tokens at the same
+    indices, and the scalars get their `:` back.
+    """
+    stand_in = next((c for c in _COLON_STAND_INS if c not in text), None)
+    if stand_in is None:
+        return None
+    for _ in range(_MAX_FLOW_COLONS):
+        mark = exc.problem_mark
+        if exc.problem != _FLOW_COLON or mark is None or text[mark.index : mark.index + 1] != ":":
+            return None
+        text = f"{text[: mark.index]}{stand_in}{text[mark.index + 1 :]}"
+        try:
+            root = yaml.compose(text, Loader=_Loader)
+        except yaml.MarkedYAMLError as again:
+            exc = again
+            continue
+        except (yaml.YAMLError, RecursionError):
+            return None
+        _restore_colons(root, stand_in)
+        return root
+    return None
+
+
+def _restore_colons(root: Node | None, stand_in: str) -> None:
+    """Put back the `:` of every scalar in which `stand_in` stood for it (aliases make the tree a graph)."""
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            if stand_in in node.value:
+                node.value = node.value.replace(stand_in, ":")
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        else:
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
 
 
 def split_documents(text: str) -> list[tuple[int, str]]:

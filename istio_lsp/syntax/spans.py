@@ -22,6 +22,13 @@ class Span(NamedTuple):
             return False
         return (line, char) <= (self.end_line, self.end_char)
 
+    def inside(self, outer: Span) -> bool:
+        """True when this span lies within `outer`, ends included."""
+        return (outer.start_line, outer.start_char) <= (self.start_line, self.start_char) and (
+            self.end_line,
+            self.end_char,
+        ) <= (outer.end_line, outer.end_char)
+
     def to_json(self) -> dict[str, dict[str, int]]:
         return {
             "start": {"line": self.start_line, "character": self.start_char},
