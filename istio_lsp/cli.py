@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlparse
 
-import yaml
-
 from istio_lsp import __version__
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.index.bulk import read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
+from istio_lsp.index.config import ProjectConfigs, read_config
 from istio_lsp.index.discovery import discover
 from istio_lsp.settings import Settings
 
@@ -61,8 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         default="error",
         help="lowest severity that makes the exit code 1 (default: error)",
     )
-    check.add_argument("--config", type=Path, help="settings file (YAML or JSON, the same keys as the editor settings)")
-    check.add_argument("--default-namespace", help="namespace of resources without metadata.namespace")
+    check.add_argument(
+        "--config",
+        type=Path,
+        help="settings for every file (YAML or JSON, the keys of .istio-lsp.yaml); project files still apply",
+    )
+    check.add_argument(
+        "--default-namespace",
+        help="namespace of resources without metadata.namespace that no kustomization places (default: any)",
+    )
     check.add_argument("--cluster-domain", help="cluster DNS domain (default: cluster.local)")
     check.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip")
     check.add_argument(
@@ -81,57 +87,82 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Settings:
+def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ProjectConfigs:
+    """The settings every file starts from (`--config`), and the flags that override project files."""
     data: dict[str, Any] = {}
     if args.config is not None:
-        try:
-            loaded = yaml.safe_load(args.config.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            parser.exit(2, f"istio-lsp: cannot read settings file {args.config}: {exc}\n")
-        if loaded is not None and not isinstance(loaded, dict):
-            parser.exit(2, f"istio-lsp: settings file {args.config} must hold a mapping\n")
-        data.update(loaded or {})
-    overrides = {
-        "defaultNamespace": args.default_namespace,
-        "clusterDomain": args.cluster_domain,
-    }
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    for key, extra in (
-        ("exclude", args.exclude),
-        ("externalHosts", args.external_host),
-        ("externalGateways", args.external_gateway),
-        ("disabledRules", args.disable),
+        text = _read_config_text(args, parser)
+        config = read_config(args.config.resolve().as_uri(), str(args.config), text, top=True)
+        _exit_on_problems(parser, [(args.config, p.span.start_line, p.message) for p in config.problems])
+        data = {name: value for name, value in config.values.items()}
+    base = Settings().with_values(data)
+    if args.exclude:
+        base = base.with_values({"exclude": (*base.exclude, *args.exclude)})
+    forced: dict[str, Any] = {}
+    for name, value in (("default_namespace", args.default_namespace), ("cluster_domain", args.cluster_domain)):
+        if value is not None:
+            forced[name] = value
+    for name, extra in (
+        ("external_hosts", args.external_host),
+        ("external_gateways", args.external_gateway),
+        ("disabled_rules", args.disable),
     ):
         if extra:
-            data[key] = [*data.get(key, []), *extra]
-    settings, problems = Settings.from_dict(data)
-    for problem in problems:
-        print(f"istio-lsp: {problem}", file=sys.stderr)
-    if settings.disabled_rules:
-        from istio_lsp.checks import RULES_BY_CODE
+            forced[name] = tuple(extra)
+    return ProjectConfigs(base.with_values({k: v for k, v in forced.items() if not isinstance(v, tuple)}), forced)
 
-        unknown = [code for code in settings.disabled_rules if code not in RULES_BY_CODE]
-    else:
-        unknown = []
+
+def _read_config_text(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    try:
+        return str(args.config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.exit(2, f"istio-lsp: cannot read settings file {args.config}: {exc}\n")
+
+
+def _exit_on_problems(parser: argparse.ArgumentParser, problems: Sequence[tuple[Path | str, int, str]]) -> None:
+    if problems:
+        ordered = sorted(problems, key=lambda p: (str(p[0]), p[1]))
+        lines = "".join(f"{_shown(where)}:{line + 1}: error: {message}\n" for where, line, message in ordered)
+        parser.exit(2, f"{lines}istio-lsp: the configuration has errors; nothing was checked\n")
+
+
+def _shown(where: Path | str) -> str:
+    return display_path(where) if isinstance(where, str) else str(where)
+
+
+def _check_configuration(configs: ProjectConfigs, parser: argparse.ArgumentParser) -> None:
+    """Stop with exit status 2 when a configuration file or a flag is wrong: half-applied
+    settings would report or hide the wrong things."""
+    from istio_lsp.checks import RULES_BY_CODE
+    from istio_lsp.checks.invalid_config import config_findings
+
+    unknown = [code for code in configs.forced.get("disabled_rules", ()) if code not in RULES_BY_CODE]
     if unknown:
         parser.exit(2, f"istio-lsp: unknown rule code(s): {', '.join(unknown)}\n")
-    return settings
+    problems = [
+        (f.uri, f.span.start_line, f.message)
+        for config in sorted(configs.by_folder.values(), key=lambda c: c.uri)
+        for f in config_findings(config, RULES_BY_CODE)
+    ]
+    _exit_on_problems(parser, problems)
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    settings = _settings(args, parser)
+    configs = _configs(args, parser)
+    settings = configs.base
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         parser.exit(2, f"istio-lsp: no such file or directory: {', '.join(missing)}\n")
     started_ns = time.time_ns()
-    paths = list(dict.fromkeys(path for root in args.paths for path in discover(Path(root), settings.exclude)))
+    paths = list(dict.fromkeys(path for root in args.paths for path in discover(Path(root), settings.exclude, configs)))
+    _check_configuration(configs, parser)
     cache = SummaryCache(None if args.no_cache else cache_dir())
-    key = snapshot_key(sorted({Path(root).resolve() for root in args.paths}), settings)
+    key = snapshot_key(sorted({Path(root).resolve() for root in args.paths}), configs.base, configs.forced)
     snapshot = cache.get_snapshot(key)
     if snapshot is not None and snapshot.unchanged(paths, lambda path: read_text(path, settings)):
         by_uri = snapshot.findings
     else:
-        snapshot = _analyse(paths, settings, cache, args.jobs, started_ns, snapshot)
+        snapshot = _analyse(paths, configs, cache, args.jobs, started_ns, snapshot)
         cache.put_snapshot(key, snapshot)
         by_uri = snapshot.findings
     cache.close()
@@ -145,7 +176,7 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _analyse(
     paths: list[Path],
-    settings: Settings,
+    configs: ProjectConfigs,
     cache: SummaryCache,
     jobs: int | None,
     started_ns: int,
@@ -157,11 +188,10 @@ def _analyse(
     from istio_lsp.checks.reuse import stale_files
     from istio_lsp.index import WorkspaceIndex
 
-    index = WorkspaceIndex(settings)
+    index = WorkspaceIndex(configs=configs)
     states: dict[str, FileState] = {}
-    for batch in summarize_paths(paths, settings, analyze_document, cache, workers=jobs, states=states):
-        for summary in batch:
-            index.update(summary)
+    for batch in summarize_paths(paths, configs, analyze_document, cache, workers=jobs, states=states):
+        index.update_many(batch)
     stale = None if previous is None else stale_files(index, states, previous, cache, RULES)
     before = previous.findings if previous is not None else {}
     findings: dict[str, list[Finding]] = {}

@@ -32,10 +32,12 @@ from istio_lsp.features.references import references
 from istio_lsp.features.rename import RenameError, prepare_rename, rename
 from istio_lsp.features.symbols import document_symbols, flatten, workspace_symbols
 from istio_lsp.findings import Finding
-from istio_lsp.index import FileSummary, WorkspaceIndex
-from istio_lsp.index.bulk import read_text, summarize_paths
+from istio_lsp.index import FileSummary, WorkspaceIndex, skipped_summary
+from istio_lsp.index.bulk import not_applied_as_is, read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
+from istio_lsp.index.config import ProjectConfigs, is_config_path, read_config
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
+from istio_lsp.index.summary import uri_path
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import Span, units_to_utf16
 
@@ -64,6 +66,7 @@ class IstioLanguageServer(LanguageServer):
         self.client_uri: dict[str, str] = {}  # normalised uri → the spelling the client used
         self.cache = SummaryCache(None)
         self.events = 0  # edits and file changes seen, so indexing knows whether any came while it ran
+        self.reindex: asyncio.Future[None] | None = None  # a re-index after the settings changed
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # Log instead of popping up a message box for every internal error.
@@ -208,12 +211,13 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     """
     ls.indexed.clear()
     settings = ls.settings
-    ls.index = WorkspaceIndex(settings)
     events = ls.events
     started_ns = time.time_ns()
     token = await _begin_progress(ls, "Indexing Istio manifests")
     _report_status(ls, "indexing", 0, 0)
-    paths = await asyncio.to_thread(_discover_all, ls.roots, settings)
+    open_configs = {normalize(d.uri): d.source for d in _open_documents(ls) if is_config_path(d.uri)}
+    paths, configs = await asyncio.to_thread(_discover_all, ls.roots, settings, open_configs)
+    ls.index = WorkspaceIndex(configs=configs)
     _report_status(ls, "indexing", 0, len(paths))
     key = snapshot_key(sorted({root.resolve() for root in ls.roots}), settings)
     previous = await asyncio.to_thread(ls.cache.get_snapshot, key)
@@ -227,7 +231,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
 
     def produce() -> None:  # parsing runs off the event loop (and on every core); the index stays on it
         try:
-            for batch in summarize_paths(paths, settings, analyze_document, ls.cache, states=states):
+            for batch in summarize_paths(paths, configs, analyze_document, ls.cache, states=states):
                 loop.call_soon_threadsafe(batches.put_nowait, batch)
         finally:
             loop.call_soon_threadsafe(batches.put_nowait, None)
@@ -303,15 +307,20 @@ def _publish_recorded(
         _send(ls, uri, [to_diagnostic(f, lookup, encoding) for f in findings])
 
 
-def _discover_all(roots: Iterable[Path], settings: Settings) -> list[Path]:
+def _discover_all(
+    roots: Iterable[Path], settings: Settings, open_configs: dict[str, str]
+) -> tuple[list[Path], ProjectConfigs]:
+    """The manifests under the roots, and the project configuration met on the way (an open
+    configuration file as its editor shows it)."""
+    configs = ProjectConfigs(settings, texts=open_configs)
     seen: set[Path] = set()
     out: list[Path] = []
     for root in roots:
-        for path in discover(root, settings.exclude):
+        for path in discover(root, settings.exclude, configs):
             if path not in seen:
                 seen.add(path)
                 out.append(path)
-    return out
+    return out, configs
 
 
 async def _begin_progress(ls: IstioLanguageServer, title: str) -> str | None:
@@ -334,20 +343,28 @@ async def _begin_progress(ls: IstioLanguageServer, title: str) -> str | None:
 def _summarize_open(ls: IstioLanguageServer, uri: str, text: str) -> FileSummary:
     key = normalize(uri)
     ls.client_uri[key] = uri
-    return analyze_text(key, text, ls.settings, ls.index.files.get(key))  # unchanged `---` documents are reused
+    path = to_fs_path(uri)
+    skip = not_applied_as_is(Path(path)) if path else None
+    if skip is not None:
+        return skipped_summary(key, *skip)
+    # unchanged `---` documents of the previous summary are reused
+    return analyze_text(key, text, ls.index.settings_for(key), ls.index.files.get(key))
 
 
 def _excluded(ls: IstioLanguageServer, uri: str) -> bool:
     path = to_fs_path(uri)
-    if not path or not ls.settings.exclude:
+    if not path:
         return False
-    spec = exclusion(ls.settings.exclude)
-    for root in ls.roots:
+    resolved = Path(path).resolve()
+    scopes = [(root.resolve(), ls.settings.exclude) for root in ls.roots if ls.settings.exclude]
+    scopes += [(Path(folder), patterns) for folder, patterns in ls.index.configs.exclusions()]
+    for folder, patterns in scopes:
         try:
-            relative = Path(path).resolve().relative_to(root.resolve())
+            relative = resolved.relative_to(folder)
         except ValueError:
             continue
-        return spec.match_file(relative.as_posix())
+        if exclusion(patterns).match_file(relative.as_posix()):
+            return True
     return False
 
 
@@ -391,8 +408,11 @@ def on_close(ls: IstioLanguageServer, params: types.DidCloseTextDocumentParams) 
     ls.events += 1
     # Unsaved edits are gone with the buffer: the file on disk is the truth again.
     path = to_fs_path(uri)
+    if is_config_path(key):
+        _reindex_soon(ls)  # the file on disk is the configuration again
+        return
     if path and Path(path).is_file():
-        affected = ls.index.update(analyze_path(Path(path), ls.settings))
+        affected = ls.index.update(analyze_path(Path(path), ls.index.settings_for(key)))
     else:
         affected = ls.index.remove(key)
         _send(ls, key, [])
@@ -418,6 +438,9 @@ def _flush(ls: IstioLanguageServer) -> None:
     for uri in dirty:
         try:
             doc = _document(ls, uri)
+            if doc is not None and is_config_path(uri) and _configuration_edited(ls, uri, doc.source):
+                _reindex_soon(ls)  # new settings: every file may change
+                return
             if doc is not None:
                 affected |= ls.index.update(_summarize_open(ls, uri, doc.source))
         except Exception:
@@ -432,6 +455,27 @@ def _flush(ls: IstioLanguageServer) -> None:
             versions = {u: d.version for u in dirty if (d := _document(ls, u)) is not None}
             elapsed = (time.perf_counter() - started) * 1000
             ls.protocol.notify("istioLsp/analysisTime", {"ms": elapsed, "versions": versions, "files": len(affected)})
+
+
+def _reindex_soon(ls: IstioLanguageServer) -> None:
+    """Index the workspace again (its settings changed), replacing a re-index already under way."""
+    if ls.reindex is not None and not ls.reindex.done():
+        ls.reindex.cancel()
+    ls.reindex = asyncio.ensure_future(_index_workspace(ls))
+
+
+def _configuration_edited(ls: IstioLanguageServer, uri: str, text: str) -> bool:
+    """Take an open configuration file's text: True when its settings changed (the workspace must be
+    indexed again); otherwise only its problems are updated."""
+    key = normalize(uri)
+    path = uri_path(key)
+    top = any(Path(path).parent == root.resolve() for root in ls.roots)
+    config = read_config(key, path, text, top=top)
+    before = ls.index.configs.for_uri(key)
+    if before is None or before.values != config.values:
+        return True
+    ls.index.configs.add(config)
+    return False
 
 
 def _refresh_views(ls: IstioLanguageServer) -> None:
@@ -450,6 +494,9 @@ def _refresh_views(ls: IstioLanguageServer) -> None:
 def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
     ls.events += 1
     open_docs = {normalize(doc.uri) for doc in _open_documents(ls)}
+    if any(is_config_path(c.uri) and normalize(c.uri) not in open_docs for c in params.changes):
+        _reindex_soon(ls)  # settings of any file may change
+        return
     affected: set[str] = set()
     for change in params.changes:
         key = normalize(change.uri)
@@ -460,7 +507,7 @@ def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFile
             affected |= ls.index.remove(key)
             _send(ls, key, [])
         else:
-            affected |= ls.index.update(analyze_path(Path(path), ls.settings))
+            affected |= ls.index.update(analyze_path(Path(path), ls.index.settings_for(key)))
     if ls.indexed.is_set():
         _publish(ls, affected)
 
@@ -599,7 +646,8 @@ def client_uri(ls: IstioLanguageServer, uri: str) -> str:
 )
 @guarded(list)
 def on_code_action(ls: IstioLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-    return quick_fixes(params)
+    doc = _document(ls, params.text_document.uri)
+    return quick_fixes(params, doc.source if doc is not None else None)
 
 
 @server.feature(

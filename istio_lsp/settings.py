@@ -1,4 +1,5 @@
-"""User settings, shared by the server (LSP configuration) and the CLI (flags, config file).
+"""User settings, shared by the server (LSP configuration), the CLI (flags, `--config`) and the
+project configuration files (`.istio-lsp.yaml`, read in `index.config`).
 
 Plain dataclasses rather than pydantic: the VS Code extension ships the server's
 dependencies as pure-Python wheels, and pydantic's core is compiled.
@@ -15,7 +16,8 @@ SEVERITY_NAMES = ("error", "warning", "information", "hint", "off")
 
 @dataclass(frozen=True)
 class Settings:
-    default_namespace: str = "default"
+    # namespace of namespace-less resources no kustomization places; "": not known (any namespace)
+    default_namespace: str = ""
     cluster_domain: str = "cluster.local"
     root_namespace: str = "istio-system"
     max_file_size: int = 5 * 1024 * 1024
@@ -34,49 +36,79 @@ class Settings:
     @classmethod
     def from_dict(cls, data: Any) -> tuple[Settings, list[str]]:
         """Build settings from camelCase JSON (LSP config); unknown or bad values are reported, not fatal."""
-        problems: list[str] = []
         if not isinstance(data, dict):
             return cls(), ([] if data is None else [f"settings must be an object, got {type(data).__name__}"])
-        values: dict[str, Any] = {}
-        by_camel = {_camel(f.name): f for f in dataclasses.fields(cls)}
-        for key, raw in data.items():
-            spec = by_camel.get(key) or by_camel.get(_camel(key))
-            if spec is None:
-                continue  # other tools' settings share the section in some clients
-            default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()  # type: ignore[operator]
-            value = _coerce(raw, default)
-            if value is None:
-                problems.append(f"setting {key!r}: expected {type(default).__name__}, got {raw!r}")
-                continue
-            values[spec.name] = value
-        severity = values.get("severity", {})
-        for code, level in list(severity.items()):
-            if level not in SEVERITY_NAMES:
-                problems.append(f"setting severity.{code}: {level!r} is not one of {', '.join(SEVERITY_NAMES)}")
-                del severity[code]
+        values, problems = parse_settings(data, strict=False)
         return cls(**values), problems
 
+    def with_values(self, values: dict[str, Any]) -> Settings:
+        """These settings with some fields (by field name) replaced."""
+        return dataclasses.replace(self, **values) if values else self
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+# camelCase key → field name
+SETTING_KEYS = {"".join([n.split("_")[0], *(p.title() for p in n.split("_")[1:])]): n for n in _FIELDS}
+# Settings that describe the cluster or the editor, not a folder of manifests: one value per workspace.
+WORKSPACE_KEYS = ("clusterDomain", "rootNamespace", "debounceMs")
 
 
-def _coerce(raw: Any, default: Any) -> Any:
+def parse_settings(data: dict[Any, Any], *, strict: bool) -> tuple[dict[str, Any], list[str]]:
+    """(field name → value, problems) of camelCase settings.
+
+    Lenient (LSP configuration, shared with other tools' keys in some clients): unknown keys are
+    ignored. Strict (files the user writes for us): unknown keys are problems too.
+    """
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, raw in data.items():
+        name = SETTING_KEYS.get(str(key)) or (str(key) if str(key) in _FIELDS else None)
+        if name is None:
+            if strict:
+                problems.append(unknown_key_message(str(key)))
+            continue
+        value, problem = parse_value(name, raw)
+        if problem is not None:
+            problems.append(f"setting {key!r}: {problem}")
+        if value is not None:
+            values[name] = value
+    return values, problems
+
+
+def unknown_key_message(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(SETTING_KEYS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown setting {key!r}{hint}; known settings: {', '.join(SETTING_KEYS)}"
+
+
+def parse_value(name: str, raw: Any) -> tuple[Any, str | None]:
+    """A setting's value checked against its type, and what is wrong with it (None when nothing).
+
+    A severity map keeps its good entries beside the problem with the others."""
+    spec = _FIELDS[name]
+    default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()  # type: ignore[operator]
     if isinstance(default, bool):
-        return raw if isinstance(raw, bool) else None
+        return (raw, None) if isinstance(raw, bool) else (None, f"expected true or false, got {raw!r}")
     if isinstance(default, int):
-        return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else None
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            return raw, None
+        return None, f"expected a whole number ≥ 0, got {raw!r}"
     if isinstance(default, str):
-        return raw if isinstance(raw, str) else None
+        return (raw, None) if isinstance(raw, str) else (None, f"expected a string, got {raw!r}")
     if isinstance(default, tuple):
         if isinstance(raw, str):
             raw = [raw]
         if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-            return tuple(raw)
-        return None
+            return tuple(raw), None
+        return None, f"expected a list of strings, got {raw!r}"
     if isinstance(default, dict):
-        if isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values()):
-            return {str(k): v for k, v in raw.items()}
-        return None
-    return None
+        if not (isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values())):
+            return None, f"expected a mapping of rule codes to {', '.join(SEVERITY_NAMES)}, got {raw!r}"
+        good = {str(k): v for k, v in raw.items() if v in SEVERITY_NAMES}
+        bad = [f"{code}: {level!r}" for code, level in raw.items() if level not in SEVERITY_NAMES]
+        if bad:
+            return good, f"{', '.join(bad)} is not one of {', '.join(SEVERITY_NAMES)}"
+        return good, None
+    return None, f"cannot read {raw!r}"

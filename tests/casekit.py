@@ -25,6 +25,8 @@ from pathlib import Path
 import istio_lsp.checks
 from istio_lsp.checks import RULES, Finding, Fix, Severity, TextEdit, check_file
 from istio_lsp.index import WorkspaceIndex, summarize
+from istio_lsp.index.config import ProjectConfigs, is_config_path, read_config
+from istio_lsp.index.summary import uri_path
 from istio_lsp.settings import Settings
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
@@ -82,7 +84,9 @@ def load_case(name: str) -> Case:
     else:
         folder = CASES_DIR / name
         files = {
-            p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.yaml"))
+            p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and (p.suffix in (".yaml", ".yml") or p.name == "Kustomization")
         }
     case = Case(name, files)
     covers: list[str] = []
@@ -118,9 +122,18 @@ def parse_expectations(rel: str, line: int, body: str) -> list[Expectation]:
 
 
 def build_index(case: Case, files: dict[str, str] | None = None) -> WorkspaceIndex:
-    index = WorkspaceIndex(case.settings)
-    for rel, text in (files if files is not None else case.files).items():
-        index.update(summarize_text(case.uri(rel), text, case.settings))
+    """The case's files indexed as the CLI does: project configuration files first (they give
+    each file its settings), then every file in one batch."""
+    files = files if files is not None else case.files
+    configs = ProjectConfigs(case.settings)
+    for rel, text in sorted(files.items(), key=lambda item: item[0].count("/")):
+        if is_config_path(rel):
+            uri = case.uri(rel)
+            configs.add(read_config(uri, uri_path(uri), text, top="/" not in rel))
+    index = WorkspaceIndex(configs=configs)
+    index.update_many(
+        summarize_text(case.uri(rel), text, index.settings_for(case.uri(rel))) for rel, text in files.items()
+    )
     return index
 
 

@@ -88,12 +88,20 @@ def test_bookinfo_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert codes == {code for _, code in SAMPLE_MISTAKES} | {"deprecated-api-version"}
 
 
-def test_subsets_without_their_deployments_are_true_positives() -> None:
+@pytest.mark.parametrize(
+    ("namespace", "severity"),
+    [("bookinfo", Severity.ERROR), ("", Severity.INFORMATION)],
+    ids=["namespace-known", "namespace-unknown"],
+)
+def test_subsets_without_their_deployments_are_true_positives(namespace: str, severity: Severity) -> None:
     """destination-rule-all.yaml defines ratings v2, v2-mysql, v2-mysql-vm and details v2; bookinfo.yaml alone
-    deploys only the v1 of those services, so those subsets have no pods until the extra Deployments are applied."""
-    index = _index(
-        [BOOKINFO / "platform/kube/bookinfo.yaml", BOOKINFO / "networking/destination-rule-all.yaml"], Settings()
-    )
+    deploys only the v1 of those services, so those subsets have no pods until the extra Deployments are applied.
+
+    When both are applied to one namespace that is a fact (error). When the files say no namespace and
+    nothing else gives one, the rule and the pods are declared apart (networking/ and platform/kube/):
+    nothing proves they share a namespace, so it is information, saying why."""
+    paths = [BOOKINFO / "platform/kube/bookinfo.yaml", BOOKINFO / "networking/destination-rule-all.yaml"]
+    index = _index(paths, Settings(default_namespace=namespace))
     findings = _findings(index)
     assert sorted((f.code, f.message.split("`")[1]) for f in findings) == [
         ("subset-matches-no-workload", "v2"),
@@ -101,7 +109,10 @@ def test_subsets_without_their_deployments_are_true_positives() -> None:
         ("subset-matches-no-workload", "v2-mysql"),
         ("subset-matches-no-workload", "v2-mysql-vm"),
     ], _describe(findings)
-    assert {f.resource for f in findings} == {"DestinationRule default/ratings", "DestinationRule default/details"}
+    prefix = f"{namespace}/" if namespace else ""
+    assert {f.resource for f in findings} == {f"DestinationRule {prefix}ratings", f"DestinationRule {prefix}details"}
+    assert {f.severity for f in findings} == {severity}
+    assert all(("declared apart" in f.message) == (not namespace) for f in findings)
 
 
 @pytest.mark.parametrize(

@@ -70,9 +70,34 @@ spec:
   - name: v1
     labels:
       version: v1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: rating
+  namespace: shop
+spec:
+  selector:
+    app: rating
+  ports:
+  - name: http
+    port: 9080
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: shop-gw
+  namespace: shop
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["shop.example.com"]
 """
 
-# two warnings: a Gateway the workspace does not declare, a host nothing provides
+# two warnings: a Gateway the workspace does not declare, a host nothing provides (each with a
+# close name in the workspace: the evidence of a typo that makes them warnings)
 ROUTES = """\
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -534,15 +559,21 @@ def test_disable(workspace: Path) -> None:
 
 def test_default_namespace(workspace: Path) -> None:
     (workspace / "mesh" / "routes.yaml").write_text(ROUTES.replace("  namespace: shop\n", ""), encoding="utf-8")
+    # without a namespace, the VirtualService is in whichever namespace it is applied to:
+    # `reviews` may be the Service reviews of `shop`; `ratings` is nowhere
     _, diagnostics = check_json(workspace, "mesh")
-    missing = [d for d in diagnostics if d["code"] == "destination-host-not-found"]
-    # in `default`, `reviews` means reviews.default: neither host is provided there
-    assert {d["resource"] for d in missing} == {"VirtualService default/reviews"}
-    assert len(missing) == 2
+    (host,) = [d for d in diagnostics if d["code"] == "destination-host-not-found"]
+    assert host["resource"] == "VirtualService reviews"
+    assert "ratings" in host["message"]
     _, diagnostics = check_json(workspace, "--default-namespace", "shop", "mesh")
     (host,) = [d for d in diagnostics if d["code"] == "destination-host-not-found"]
     assert host["resource"] == "VirtualService shop/reviews"
     assert "ratings" in host["message"]
+    # in `default`, `reviews` means reviews.default: neither host is provided there
+    _, diagnostics = check_json(workspace, "--default-namespace", "default", "mesh")
+    missing = [d for d in diagnostics if d["code"] == "destination-host-not-found"]
+    assert {d["resource"] for d in missing} == {"VirtualService default/reviews"}
+    assert len(missing) == 2
 
 
 def test_config_file_with_camel_case_keys(workspace: Path) -> None:
@@ -573,7 +604,7 @@ def test_config_file_in_json_with_external_hosts(workspace: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("- just\n- a list\n", "must hold a mapping"), ("key: [unclosed\n", "cannot read settings file")],
+    [("- just\n- a list\n", "must be a mapping"), ("key: [unclosed\n", "cannot read the configuration")],
     ids=["not-a-mapping", "not-yaml"],
 )
 def test_bad_config_file(workspace: Path, content: str, message: str) -> None:
@@ -590,13 +621,23 @@ def test_missing_config_file(workspace: Path) -> None:
     assert "cannot read settings file" in result.stderr
 
 
-def test_bad_setting_values_are_reported_not_fatal(workspace: Path) -> None:
+def test_bad_setting_values_are_errors(workspace: Path) -> None:
+    """A half-applied configuration reports or hides the wrong things: nothing is checked."""
     config = workspace / "settings.yaml"
-    config.write_text("severity: {gateway-not-found: loud}\nmaxFileSize: -1\n", encoding="utf-8")
+    config.write_text("severity: {gateway-not-found: loud}\nmaxFileSize: -1\nexternalHost: [a]\n", encoding="utf-8")
     result = run(workspace, "check", "--config", str(config), "mesh")
-    assert result.returncode == 0
-    assert "loud" in result.stderr and "maxFileSize" in result.stderr
-    assert "gateway-not-found" in result.stdout
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert any(
+        line.endswith(
+            "settings.yaml:1: error: `severity`: gateway-not-found: 'loud' is not one of "
+            "error, warning, information, hint, off"
+        )
+        for line in lines
+    ), lines
+    assert any(":2: error: `maxFileSize`" in line for line in lines), lines
+    assert any(":3: error: unknown setting 'externalHost' (did you mean 'externalHosts'?)" in line for line in lines)
 
 
 # ---- the summary cache does not change results ------------------------------------------

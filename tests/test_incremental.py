@@ -117,17 +117,18 @@ def _canonical(summary: FileSummary) -> str:
 
 @pytest.fixture
 def composed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The text of every document libyaml composes while the test runs."""
-    import yaml
+    """The text of every document parsed while the test runs (a document libyaml refuses at first
+    and the parser retries, as kubectl would read it, counts once)."""
+    import istio_lsp.index.summary as summary_module
 
     texts: list[str] = []
-    original = yaml.compose
+    original = summary_module.parse_document
 
-    def counting(stream: str, Loader: type) -> object:
-        texts.append(stream)
-        return original(stream, Loader=Loader)
+    def counting(text: str, index: int = 0, start_line: int = 0) -> object:
+        texts.append(text)
+        return original(text, index, start_line)
 
-    monkeypatch.setattr(yaml, "compose", counting)
+    monkeypatch.setattr(summary_module, "parse_document", counting)
     return texts
 
 

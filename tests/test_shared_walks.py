@@ -29,7 +29,7 @@ def contexts(tmp_path_factory: pytest.TempPathFactory) -> list[DocumentContext]:
     for folder in (REPO / "examples", REPO / "tests/cases", REPO / "tests/fixtures", generated):
         for path in sorted(folder.rglob("*.y*ml")):
             for doc in parse_file(path.read_text(encoding="utf-8")).documents:
-                for resource, node in resource_nodes(doc, path.as_uri(), "default"):
+                for resource, node in resource_nodes(doc, path.as_uri()):
                     found.append(DocumentContext(doc, node, resource, Settings()))
     return found
 

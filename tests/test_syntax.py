@@ -67,7 +67,7 @@ def test_a_broken_document_in_the_middle_yields_one_error_and_keeps_the_others()
     text = SERVICE_A + "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n---\n" + route_to("a") + "---\n"
     text += route_to("nope", "s")
     summary = summary_of(text)
-    assert names(summary) == ["Service default/a", "VirtualService default/r", "VirtualService default/s"]
+    assert names(summary) == ["Service a", "VirtualService r", "VirtualService s"]
     assert summary.document_count == 4
     found = findings_of(text)
     errors = [f for f in found if f.code == "yaml-syntax-error"]
@@ -76,7 +76,7 @@ def test_a_broken_document_in_the_middle_yields_one_error_and_keeps_the_others()
     assert errors[0].span.start_line == text.splitlines().index("  name: [oops")
     # the documents after the broken one are checked: `a` resolves, `nope` does not
     missing = [f for f in found if f.code == "destination-host-not-found"]
-    assert [f.resource for f in missing] == ["VirtualService default/s"]
+    assert [f.resource for f in missing] == ["VirtualService s"]
     assert missing[0].span == span_of(text, "nope")
 
 
@@ -90,14 +90,14 @@ def test_an_error_at_the_end_of_a_document_points_at_what_was_written() -> None:
     lines = text.split("\n")
     assert summary.syntax_errors[0].span.start_line == lines.index("  ports: [")
     assert summary.syntax_errors[0].span.start_char == len("  ports: ")
-    assert names(summary) == ["Service default/a", "Service default/b"]
+    assert names(summary) == ["Service a", "Service b"]
 
 
 def test_every_broken_document_is_reported_once() -> None:
     text = "a: [\n---\nb: {\n---\n" + SERVICE_A + "---\nc: 'open\n"
     summary = summary_of(text)
     assert [e.span.start_line for e in summary.syntax_errors] == [0, 2, 11]
-    assert names(summary) == ["Service default/a"]
+    assert names(summary) == ["Service a"]
     assert codes(findings_of(text)) == ["yaml-syntax-error"] * 3
 
 
@@ -136,7 +136,7 @@ def test_crlf_line_endings() -> None:
     text = (SERVICE_A + "---\n" + route_to("nope") + "---\n" + SERVICE_B).replace("\n", "\r\n")
     summary = summary_of(text)
     assert summary.syntax_errors == []
-    assert names(summary) == ["Service default/a", "VirtualService default/r", "Service default/b"]
+    assert names(summary) == ["Service a", "VirtualService r", "Service b"]
     (finding,) = findings_of(text)
     assert finding.code == "destination-host-not-found"
     assert finding.span == span_of(text, "nope")  # the \r is not part of the value
@@ -145,7 +145,7 @@ def test_crlf_line_endings() -> None:
 def test_crlf_broken_document_keeps_the_others() -> None:
     text = (SERVICE_A + "---\nkind: [\n---\n" + SERVICE_B).replace("\n", "\r\n")
     summary = summary_of(text)
-    assert names(summary) == ["Service default/a", "Service default/b"]
+    assert names(summary) == ["Service a", "Service b"]
     (problem,) = summary.syntax_errors
     assert problem.span.start_line == 7
 
@@ -154,7 +154,7 @@ def test_byte_order_mark() -> None:
     text = "\ufeff" + route_to("é😀")  # an astral character last: an index shifted by one would miscount it
     summary = summary_of(text)
     assert summary.syntax_errors == []
-    assert names(summary) == ["VirtualService default/r"]
+    assert names(summary) == ["VirtualService r"]
     (finding,) = findings_of(text)
     # the line with non-ASCII text after the first line is exact
     assert finding.span == span_of(text, "é😀")
@@ -171,7 +171,7 @@ def test_tabs() -> None:
     assert service.name_span == span_of(separated, "a}", 1)
     indented = SERVICE_A + "---\napiVersion: v1\nkind: Service\nmetadata:\n\tname: b\n"
     summary = summary_of(indented)
-    assert names(summary) == ["Service default/a"]
+    assert names(summary) == ["Service a"]
     (problem,) = summary.syntax_errors
     assert problem.span.start_line == indented.split("\n").index("\tname: b")
 
@@ -184,7 +184,7 @@ def test_content_on_the_document_marker_line() -> None:
     )
     summary = summary_of(text)
     assert summary.syntax_errors == []
-    assert names(summary) == ["VirtualService default/r", "Service default/a", "Service default/b"]
+    assert names(summary) == ["VirtualService r", "Service a", "Service b"]
     (finding,) = findings_of(text)
     assert finding.span == span_of(text, "nope")
 
@@ -193,7 +193,7 @@ def test_document_end_markers() -> None:
     text = SERVICE_A + "...\n---\n" + route_to("nope") + "...\n" + "---\n" + SERVICE_B + "...\n"
     summary = summary_of(text)
     assert summary.syntax_errors == []
-    assert names(summary) == ["Service default/a", "VirtualService default/r", "Service default/b"]
+    assert names(summary) == ["Service a", "VirtualService r", "Service b"]
     (finding,) = findings_of(text)
     assert finding.span == span_of(text, "nope")
 
@@ -207,7 +207,7 @@ def test_directives(head: str) -> None:
     text = head + route_to("nope") + "...\n%YAML 1.2\n---\n" + SERVICE_A
     summary = summary_of(text)
     assert summary.syntax_errors == []
-    assert names(summary) == ["VirtualService default/r", "Service default/a"]
+    assert names(summary) == ["VirtualService r", "Service a"]
     (finding,) = findings_of(text)
     assert finding.span == span_of(text, "nope")
 
@@ -256,7 +256,7 @@ def test_a_dash_run_that_is_not_a_marker_does_not_split() -> None:
     summary = summary_of(text)
     assert summary.syntax_errors == []
     assert summary.document_count == 1
-    assert names(summary) == ["ConfigMap default/c"]
+    assert names(summary) == ["ConfigMap c"]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 import logging
 import pkgutil
+import posixpath
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
@@ -15,11 +16,13 @@ from istio_lsp.checks import (
     destination_host_not_found,
     file_skipped,
     gateway_not_found,
+    invalid_config,
     routes,
     schema,
     subset_matches_no_workload,
     subset_not_found,
     subset_without_destinationrule,
+    suppressions,
     validation,
     yaml_syntax_error,
 )
@@ -27,6 +30,8 @@ from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, 
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
 from istio_lsp.index.discovery import summarize_path
+from istio_lsp.index.layout import PATCH, RESOURCE, Placement
+from istio_lsp.index.workspace import PlacedFile, Variant
 from istio_lsp.model.resources import Resource
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import MappingNode, Span, YamlDocument
@@ -42,6 +47,8 @@ _CORE_RULES: tuple[Rule, ...] = (
     subset_not_found.RULE,
     subset_matches_no_workload.RULE,
     gateway_not_found.RULE,
+    invalid_config.RULE,
+    suppressions.RULE,
 )
 
 
@@ -60,6 +67,13 @@ RULES: tuple[Rule, ...] = _CORE_RULES + tuple(
     rule for package in (schema, validation, routes) for rule in _collect(package)
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+# rules whose findings the core makes from what every other check found, not a check of their own
+AFTER_CHECKS = frozenset({suppressions.RULE.code})
+# istioctl's codes → the rules that correspond to them (suppressions may name either)
+ISTIO_ALIASES: dict[str, set[str]] = {}
+for _rule in RULES:
+    for _code in _rule.istio_codes:
+        ISTIO_ALIASES.setdefault(_code, set()).add(_rule.code)
 
 
 LOCAL_RULES = tuple(rule for rule in RULES if rule.local is not None)
@@ -87,7 +101,9 @@ def analyze_document(
     findings: list[Finding] = []
     for resource, node in resources:
         ctx = DocumentContext(doc, node, resource, settings)
-        for code, check in _CHECKS_BY_KIND.get(resource.kind, _ANY_KIND):
+        # an AuthorizationPolicy of Linkerd or a Gateway of the Gateway API is no Istio resource
+        istio = resource.api_version.partition("/")[0].endswith(".istio.io")
+        for code, check in _CHECKS_BY_KIND.get(resource.kind, _ANY_KIND) if istio else _ANY_KIND:
             try:
                 findings.extend(check(ctx))
             except Exception:  # a bug in one check must not hide the others' findings
@@ -106,21 +122,39 @@ def analyze_path(path: Path, settings: Settings) -> FileSummary:
     return summarize_path(path, settings, analyze_document)
 
 
+# What a file that kustomize only reads (a patch, a transformer's configuration) can be judged on:
+# its field names and value types, never on what a patch leaves to the resource it patches.
+_PATCH_CODES = frozenset({"yaml-syntax-error", "file-skipped", "unknown-field", "invalid-type", "invalid-enum-value"})
+_SUPPORT_CODES = frozenset({"yaml-syntax-error", "file-skipped"})
+
+
 def check_file(index: WorkspaceIndex, uri: str) -> list[Finding]:
-    """Every finding for one file, with the user's severity settings applied. Never raises."""
+    """Every finding for one file, with the user's severity settings applied. Never raises.
+
+    A file deployed in several ways (a base that overlays put in different namespaces) is
+    checked in each; a finding only some of them have says which."""
     summary = index.files.get(uri)
     if summary is None:
         return []
-    settings = index.settings
-    ctx = Context(index)
-    produced: list[Finding] = list(summary.local_findings)
-    for rule in RULES:
-        if rule.run is None:
-            continue
-        try:
-            produced.extend(rule.run(ctx, summary))
-        except Exception:  # a bug in one check must not hide the others' findings
-            log.exception("check %s failed on %s", rule.code, uri)
+    settings = index.settings_for(uri)
+    placed = index.placed.get(uri)
+    produced = _local_findings(summary, placed)
+    variants = placed.variants if placed is not None and placed.variants else [Variant(None, [])]
+    per_variant: list[tuple[Variant, list[Finding]]] = []
+    for variant in variants:
+        ctx = Context(index, settings, variant.placement)
+        view = dataclasses.replace(summary, resources=variant.resources)
+        found: list[Finding] = []
+        for rule in RULES:
+            if rule.run is None:
+                continue
+            try:
+                found.extend(rule.run(ctx, view))
+            except Exception:  # a bug in one check must not hide the others' findings
+                log.exception("check %s failed on %s", rule.code, uri)
+        per_variant.append((variant, found))
+    produced.extend(_across_variants(per_variant, index.path_of(uri)))
+    produced = suppressions.apply(produced, summary, ISTIO_ALIASES)
     findings: list[Finding] = []
     for finding in produced:
         level = settings.severity.get(finding.code)
@@ -131,6 +165,51 @@ def check_file(index: WorkspaceIndex, uri: str) -> list[Finding]:
         findings.append(finding)
     findings.sort(key=lambda f: (f.span, f.code))
     return _unique(findings)
+
+
+def _local_findings(summary: FileSummary, placed: PlacedFile | None) -> list[Finding]:
+    """The summary's per-document findings that hold where the file is deployed: a patch is judged
+    on what a patch can be judged on, and a field a replacement overwrites on nothing."""
+    findings = summary.local_findings
+    if placed is None:
+        return list(findings)
+    if placed.role != RESOURCE:
+        codes = _PATCH_CODES if placed.role == PATCH else _SUPPORT_CODES
+        # `$patch`, `$setElementOrder/…`: strategic-merge directives, not fields
+        findings = [f for f in findings if f.code in codes and "`$" not in f.message]
+    if placed.replaced:
+        findings = [f for f in findings if not any(f.span.inside(span) for span in placed.replaced)]
+    return list(findings)
+
+
+def _across_variants(per_variant: list[tuple[Variant, list[Finding]]], path: str) -> list[Finding]:
+    """One list of findings from each way a file is deployed: a finding all of them have once, as
+    it is; one only some have once, naming the builds (overlays) it comes from. The other builds
+    are evidence then (the reference holds there: what it names is meant to exist), so such a
+    finding is at least a warning."""
+    if len(per_variant) == 1:
+        return per_variant[0][1]
+    folder = posixpath.dirname(path)
+    seen: dict[tuple[str, Span], tuple[Finding, list[Placement]]] = {}
+    for variant, found in per_variant:
+        for finding in found:
+            key = (finding.code, finding.span)
+            if key not in seen:
+                seen[key] = (finding, [])
+            if variant.placement is not None and variant.placement not in seen[key][1]:
+                seen[key][1].append(variant.placement)
+    out = []
+    everywhere = sum(1 for variant, _ in per_variant if variant.placement is not None)
+    for finding, placements in seen.values():
+        if placements and len(placements) < everywhere:
+            builds = ", ".join(f"`{posixpath.relpath(b, folder)}`" for p in placements for b in p.builds)
+            finding = dataclasses.replace(
+                finding,
+                message=f"{finding.message} (as built by {builds}; the other builds resolve it)",
+                severity=min(finding.severity, Severity.WARNING),
+            )
+        out.append(finding)
+    return out
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
@@ -147,6 +226,7 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 
 __all__ = [
+    "AFTER_CHECKS",
     "RULES",
     "RULES_BY_CODE",
     "SOURCE",

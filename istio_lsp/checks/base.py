@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.suggest import close_matches as close_matches  # the checks import them from here
+from istio_lsp.checks.suggest import likely_typo as likely_typo
 from istio_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from istio_lsp.index import FileSummary, WorkspaceIndex
+from istio_lsp.index.layout import Placement
 from istio_lsp.model.resources import Ref, Resource
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import Span
@@ -44,13 +46,28 @@ class Rule:
 
 @dataclass
 class Context:
-    """What a check may read: the whole index, and the settings."""
+    """What a check may read: the whole index, and the settings of the file it checks."""
 
     index: WorkspaceIndex
+    file_settings: Settings | None = None
+    # the way the checked file is deployed (a kustomize build), when one is
+    placement: Placement | None = None
 
     @property
     def settings(self) -> Settings:
-        return self.index.settings
+        return self.file_settings if self.file_settings is not None else self.index.settings
+
+    def renamed(self, name: str) -> str | None:
+        """What the build deploying the checked file renames a resource `name` of the same build to
+        (kustomize's namePrefix and nameSuffix), None when it renames nothing."""
+        p = self.placement
+        if p is None or not (p.name_prefix or p.name_suffix):
+            return None
+        return f"{p.name_prefix}{name}{p.name_suffix}"
+
+    def build_label(self) -> str:
+        """The folder of the build deploying the checked file, for messages."""
+        return f"`{self.placement.label}`" if self.placement is not None else "of this file"
 
     def finding(
         self,
@@ -77,32 +94,6 @@ class Context:
 
 def related_to(resource: Resource, message: str) -> Related:
     return Related(resource.uri, resource.name_span, message)
-
-
-def close_matches(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
-    """Candidates close enough to be a likely typo of `word`, best first.
-
-    Case is ignored (`V1` is a typo of `v1`), and trailing DNS labels both share
-    (`.svc.cluster.local`, `.example.com`) are left out of the comparison: otherwise
-    any two hosts of the cluster look alike (`inventory.warehouse.svc.cluster.local`
-    would suggest `cart.shop.svc.cluster.local`).
-    """
-    scored = []
-    for candidate in sorted({c for c in candidates if c and c != word}):
-        mine, theirs = _differing_labels(word.lower(), candidate.lower())
-        ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
-        if ratio >= 0.6:
-            scored.append((-ratio, candidate))
-    return [candidate for _, candidate in sorted(scored)[:limit]]
-
-
-def _differing_labels(a: str, b: str) -> tuple[str, str]:
-    """`a` and `b` without the dot-separated labels they end with in common (at least one label is kept)."""
-    left, right = a.split("."), b.split(".")
-    while len(left) > 1 and len(right) > 1 and left[-1] == right[-1]:
-        left.pop()
-        right.pop()
-    return ".".join(left), ".".join(right)
 
 
 def replace_fixes(uri: str, ref: Ref, suggestions: Iterable[str]) -> Iterator[Fix]:

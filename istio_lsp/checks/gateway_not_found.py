@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, replace_fixes
+from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, likely_typo, replace_fixes
 from istio_lsp.index import FileSummary
-from istio_lsp.model.hosts import gateway_key, glob_match
+from istio_lsp.index.resolve import kubernetes_gateways
+from istio_lsp.model.hosts import ANY_NAMESPACE, gateway_key, glob_match, namespaces_match
+from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import VirtualService
 
 DOC = """\
@@ -23,9 +25,20 @@ Gateway in `istio-system` must be written `istio-system/my-gateway`.
 
 ## How sure it is
 
-Gateways are often installed by a platform team from another repository. When
-the workspace declares nothing at all in the Gateway's namespace, the finding is
-information rather than a warning. List gateways installed elsewhere in the
+Gateways are often installed by a platform team from another repository, so a
+missing one is a warning only with evidence that it belongs in the workspace:
+
+| situation | severity |
+|---|---|
+| the build deploying the VirtualService renames the Gateway (kustomize namePrefix or nameSuffix) | warning |
+| a Gateway of that name exists in another namespace | warning |
+| a Gateway a typing mistake away exists | warning |
+| nothing close in the workspace | information |
+| the entry matches the `externalGateways` setting | not reported |
+
+A VirtualService without `metadata.namespace` that no kustomization places is in the
+namespace it is applied to: a bare `my-gateway` then matches a Gateway of that
+name in any namespace. List gateways installed elsewhere in the
 `externalGateways` setting (`["istio-system/*"]`) to silence them.
 
 ## Wrong
@@ -57,41 +70,59 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not isinstance(vs, VirtualService):
             continue
         for ref in vs.gateways:
-            if ref.value.strip() == "mesh":
+            if ref.value.strip() == "mesh" or is_placeholder(ref.value):
                 continue
             namespace, name = gateway_key(ref.value, vs.namespace)
             if ctx.index.gateway(namespace, name) or glob_match(ctx.settings.external_gateways, f"{namespace}/{name}"):
                 continue
-            if _kubernetes_gateway(ctx, namespace, name):
+            if kubernetes_gateways(ctx.index, namespace, name):
                 continue  # Istio binds a VirtualService to a Gateway API Gateway of that name too
-            known_namespace = bool(ctx.index.in_namespace(namespace))
-            message = f"No Gateway `{namespace}/{name}` in the workspace; the routes bound to it receive no traffic."
-            if not known_namespace:
-                message += (
-                    f" The workspace declares nothing in namespace `{namespace}`: if the Gateway is installed "
-                    f"elsewhere, add it to the externalGateways setting."
-                )
+            shown = name if namespace == ANY_NAMESPACE else f"{namespace}/{name}"
+            message = f"No Gateway `{shown}` in the workspace; the routes bound to it receive no traffic."
+            suggestions = close_matches(ref.value, _spellings(ctx, vs.namespace))
+            severity, why = _how_sure(ctx, ref.value, namespace, name, suggestions)
             yield ctx.finding(
                 RULE,
                 vs,
                 ref.span,
-                message,
-                severity=None if known_namespace else Severity.INFORMATION,
-                fixes=list(replace_fixes(vs.uri, ref, close_matches(ref.value, _spellings(ctx, vs.namespace)))),
+                message + why,
+                severity=severity,
+                fixes=list(replace_fixes(vs.uri, ref, suggestions)),
             )
 
 
-def _kubernetes_gateway(ctx: Context, namespace: str, name: str) -> bool:
-    """Whether the workspace declares a Gateway API (gateway.networking.k8s.io) Gateway `namespace/name`."""
-    return any(
-        r.kind == "Gateway" and r.name == name and r.api_version.startswith("gateway.networking.k8s.io/")
-        for r in ctx.index.in_namespace(namespace)
+def _how_sure(ctx: Context, written: str, namespace: str, name: str, suggestions: list[str]) -> tuple[Severity, str]:
+    """A warning needs evidence that the Gateway should be in the workspace: a build that renamed it,
+    a Gateway of that name in another namespace, or one a typing mistake away. Gateways are often
+    installed from elsewhere (a platform repository, a chart): otherwise information."""
+    renamed = ctx.renamed(name)
+    if renamed is not None and ctx.index.gateway(namespace, renamed):
+        return Severity.WARNING, (
+            f" The build {ctx.build_label()} renames Gateway `{name}` to `{renamed}` (namePrefix/nameSuffix), and "
+            f"kustomize does not rewrite `gateways` entries: write `{renamed}`, or add a nameReference configuration."
+        )
+    namesakes = [g for g in ctx.index.gateway(ANY_NAMESPACE, name) if g.namespace != namespace]
+    if namesakes:
+        listed = ", ".join(f"`{g.namespace}/{g.name}`" for g in namesakes[:3])
+        return Severity.WARNING, (
+            f" The workspace has a Gateway of that name in another namespace: {listed} (a name without `ns/` "
+            f"means the VirtualService's own namespace)."
+        )
+    if any(likely_typo(written, s) for s in suggestions):
+        return Severity.WARNING, ""
+    where = "in any namespace" if namespace == ANY_NAMESPACE else f"in `{namespace}`"
+    return Severity.INFORMATION, (
+        f" The workspace declares no Gateway of a close name {where}: if it is installed elsewhere, add it to "
+        f"the externalGateways setting."
     )
 
 
 def _spellings(ctx: Context, namespace: str) -> list[str]:
     """How each known Gateway would be written from a VirtualService in `namespace`."""
-    return [g.name if g.namespace == namespace else f"{g.namespace}/{g.name}" for g in ctx.index.all_gateways()]
+    return [
+        g.name if namespaces_match(g.namespace, namespace) else f"{g.namespace}/{g.name}"
+        for g in ctx.index.all_gateways()
+    ]
 
 
 RULE = Rule(

@@ -16,6 +16,8 @@ from istio_lsp.checks.base import Rule
 from istio_lsp.findings import Finding
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, entry_key
+from istio_lsp.index.config import is_config_path
+from istio_lsp.model.kustomization import is_kustomization_path
 
 
 def stale_files(
@@ -26,7 +28,6 @@ def stale_files(
     rules: tuple[Rule, ...],
 ) -> set[str] | None:
     """The uris of `index` whose findings may differ from `previous`; None when that cannot be told."""
-    settings = index.settings
     changed = [
         path
         for path in states.keys() | previous.files.keys()
@@ -35,23 +36,25 @@ def stale_files(
         or not now.digest  # skipped files are always checked again (their message may change)
         or now.digest != before.digest
     ]
+    if any(is_config_path(path) or is_kustomization_path(path) for path in changed):
+        return None  # where files are deployed, or with which settings, may have changed for any of them
     keys: set[str] = set()
     stale: set[str] = set()
     wanted: dict[str, str] = {}  # cache key → uri, for the old summaries of changed files
     for path in changed:
         uri = Path(path).resolve().as_uri()
         stale.add(uri)
-        summary = index.files.get(uri)
-        if summary is not None:
-            keys.update(summary.provides)
+        placed = index.placed.get(uri)
+        if placed is not None:
+            keys.update(placed.provides)
         before = previous.files.get(path)
         if before is not None and before.digest:
-            wanted[entry_key(uri, before.digest, settings)] = uri
+            wanted[entry_key(uri, before.digest, index.settings_for(uri))] = uri
     old = cache.get_many(list(wanted))
     if len(old) != len(wanted):
         return None  # what a changed file provided before is unknown
     for summary in old.values():
-        keys.update(summary.provides)
+        keys.update(index.place(summary).provides)  # placed as now: no kustomization changed
     stale |= index.dependents(keys)
     cross_file = {rule.code for rule in rules if rule.run is not None}
     stale.update(uri for uri, findings in previous.findings.items() if _any_code(findings, cross_file))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
 from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import distinguishing_labels, selected_workloads, services_for_rule, subset_selects
-from istio_lsp.model.resources import DestinationRule, Subset, Workload
+from istio_lsp.model.hosts import ANY_NAMESPACE
+from istio_lsp.model.resources import DestinationRule, Resource, Subset, Workload
 
 DOC = """\
 A DestinationRule subset's labels, together with the Service's selector, match
@@ -66,14 +68,37 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
     for rule in summary.resources:
         if not isinstance(rule, DestinationRule) or not rule.subsets:
             continue
-        for service in services_for_rule(ctx.index, rule):
-            workloads = selected_workloads(ctx.index, service)
-            if not workloads:
-                continue  # the pods may be deployed from elsewhere: nothing to compare with
-            for subset in rule.subsets:
-                if any(subset_selects(subset.labels, w) for w in workloads):
-                    continue
-                yield _finding(ctx, rule, subset, service.display, service.selector, workloads)
+        # Several Services when namespaces cannot tell which one the rule means (files without a
+        # namespace): a subset is fine when the pods of any of them carry its labels.
+        services = services_for_rule(ctx.index, rule)
+        workloads = list({id(w): w for s in services for w in selected_workloads(ctx.index, s)}.values())
+        if not workloads:
+            continue  # the pods may be deployed from elsewhere: nothing to compare with
+        for subset in rule.subsets:
+            if any(subset_selects(subset.labels, w) for w in workloads):
+                continue
+            names = " or ".join(dict.fromkeys(s.display for s in services[:3]))
+            finding = _finding(ctx, rule, subset, names, services[0].selector, workloads)
+            apart = _deployed_apart(ctx, rule, [*services, *workloads])
+            if apart:
+                # nothing proves these pods are the ones the rule applies to
+                finding.severity = Severity.INFORMATION
+                finding.message += (
+                    f" The namespaces are not known here, and these pods are declared apart from the rule "
+                    f"({apart}): they may not be the pods it applies to, or may get the label when deployed."
+                )
+            yield finding
+
+
+def _deployed_apart(ctx: Context, rule: DestinationRule, others: list[Resource]) -> str:
+    """Where the Services and pods compared with a rule are declared, when nothing ties them to the
+    rule: their namespaces are not all known, and they are neither in the rule's folder nor built by
+    a kustomization that builds the rule. "" when they are tied to it."""
+    if all(r.namespace != ANY_NAMESPACE for r in [rule, *others]):
+        return ""
+    index = ctx.index
+    apart = sorted({index.folder_of(r.uri) for r in others if not index.deployed_together(rule.uri, r.uri)})
+    return ", ".join(f"`{posixpath.relpath(f, index.folder_of(rule.uri))}/`" for f in apart[:3])
 
 
 def _finding(

@@ -17,6 +17,7 @@ from istio_lsp.checks.base import (
 )
 from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import destination_rules_for_route, labels_for_subset, resolve_host, services_for_rule
+from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import DestinationRule, VirtualService
 from istio_lsp.syntax import Span
 
@@ -69,9 +70,11 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not isinstance(vs, VirtualService):
             continue
         for dest in vs.destinations:
-            if dest.subset is None:
+            if dest.subset is None or is_placeholder(dest.subset.value):
                 continue
             resolution = resolve_host(ctx.index, dest.host.value, vs)
+            if resolution.unknown:
+                continue
             rules = destination_rules_for_route(ctx.index, resolution.candidates, resolution.consumers).visible
             if not rules:
                 continue  # subset-without-destinationrule's case

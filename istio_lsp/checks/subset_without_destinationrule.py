@@ -8,6 +8,7 @@ from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdi
 from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import destination_rules_for_route, labels_for_subset, resolve_host
 from istio_lsp.model.hosts import host_candidates
+from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import Destination, VirtualService
 from istio_lsp.syntax import Span
 
@@ -69,9 +70,11 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not isinstance(vs, VirtualService):
             continue
         for dest in vs.destinations:
-            if dest.subset is None:
+            if dest.subset is None or is_placeholder(dest.subset.value):
                 continue
             resolution = resolve_host(ctx.index, dest.host.value, vs)
+            if resolution.unknown:
+                continue
             lookup = destination_rules_for_route(ctx.index, resolution.candidates, resolution.consumers)
             if lookup.visible:
                 continue

@@ -17,7 +17,7 @@ def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert) -> list[types
     if summary is None:
         return []
     lenses: list[types.CodeLens] = []
-    for r in summary.resources:
+    for r in index.resources_in(uri):
         if isinstance(r, DestinationRule):
             for subset in r.subsets:
                 lenses.append(_lens(convert(uri, _first_line(subset.span)), subset_summary(index, r, subset)))

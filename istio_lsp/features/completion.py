@@ -15,7 +15,7 @@ from istio_lsp.features.cursor import Cursor, cursor_at, document_bounds, metada
 from istio_lsp.features.field_docs import field_doc
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import distinguishing_labels, selected_workloads
-from istio_lsp.model.hosts import host_candidates, service_fqdn
+from istio_lsp.model.hosts import host_candidates, namespaces_match, service_fqdn
 from istio_lsp.model.resources import ISTIO_KINDS, Service
 from istio_lsp.syntax import Span, utf16_len
 from istio_lsp.syntax.spans import utf16_to_index
@@ -42,7 +42,7 @@ def complete(
     start, end = document_bounds(lines, min(line, len(lines) - 1))
     kind = top_level(lines, start, end, "kind") or ""
     api_version = top_level(lines, start, end, "apiVersion") or ""
-    namespace = metadata_value(lines, start, end, "namespace") or index.settings.default_namespace
+    namespace = index.namespace_at(uri, line, metadata_value(lines, start, end, "namespace"))
     prefix_units = utf16_len(cursor.prefix)
     utf16_char = utf16_len((lines[line] if line < len(lines) else "")[:character])
     replace = convert(uri, Span(line, utf16_char - prefix_units, line, utf16_char))
@@ -136,7 +136,7 @@ class _Context:
             for service in self.index.services.get(key):
                 fqdn = service_fqdn(service.name, service.namespace, domain)
                 detail = f"Service {service.namespace}/{service.name}"
-                if service.namespace == self.namespace and service.name not in seen:
+                if namespaces_match(service.namespace, self.namespace) and service.name not in seen:
                     seen.add(service.name)
                     yield self.item(service.name, types.CompletionItemKind.Reference, detail, sort="0")
                 if fqdn not in seen:

@@ -41,7 +41,7 @@ def hover(
         return None
     doc_start, doc_end = document_bounds(lines, line)
     kind = top_level(lines, doc_start, doc_end, "kind") or ""
-    namespace = metadata_value(lines, doc_start, doc_end, "namespace") or index.settings.default_namespace
+    namespace = index.namespace_at(uri, line, metadata_value(lines, doc_start, doc_end, "namespace"))
     span = Span(line, utf16_len(line_text[:start]), line, utf16_len(line_text[:end]))
     is_key = token.endswith(":") or line_text[end : end + 1] == ":"
     if is_key:
@@ -89,11 +89,9 @@ def _reference_markdown(
 
 
 def _resource_at(index: WorkspaceIndex, uri: str, line: int, namespace: str) -> VirtualService:
-    summary = index.files.get(uri)
-    if summary is not None:
-        for resource in summary.resources:
-            if isinstance(resource, VirtualService) and resource.span.start_line <= line <= resource.span.end_line:
-                return resource
+    for resource in index.resources_in(uri):
+        if isinstance(resource, VirtualService) and resource.span.start_line <= line <= resource.span.end_line:
+            return resource
     # the document does not parse right now: judge from its namespace alone
     return VirtualService("VirtualService", "", "", namespace, uri, 0, Span(0, 0, 0, 0), Span(0, 0, 0, 0))
 

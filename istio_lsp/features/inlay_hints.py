@@ -20,7 +20,7 @@ def inlay_hints(index: WorkspaceIndex, uri: str, within: Span, convert: Convert)
         return []
     domain = index.settings.cluster_domain
     hints: dict[tuple[int, int], types.InlayHint] = {}  # by position: an alias repeats a host's node
-    for resource in summary.resources:
+    for resource in index.resources_in(uri):
         if resource.span.end_line < within.start_line or resource.span.start_line > within.end_line:
             continue
         for ref in _host_refs(resource):

@@ -93,7 +93,7 @@ def resource_at(index: WorkspaceIndex, uri: str, line: int, character: int) -> R
     summary = index.files.get(uri)
     if summary is None:
         return None
-    for resource in summary.resources:
+    for resource in index.resources_in(uri):
         if resource.span.contains(line, character):
             return resource
     return None

@@ -135,7 +135,7 @@ def host_subject(index: WorkspaceIndex, patterns: list[str]) -> Subject:
     declarations = [Site(s.uri, s.name_span, s) for s in index.services_for(patterns)]
     for entry in index.service_entries_for(patterns):
         declarations.extend(host_ref_sites(entry, entry.hosts, patterns, domain))
-    uris = index.dependents(f"host:{p}" for p in patterns)
+    uris = index.readers(f"host:{p}" for p in patterns)
     uris.update(vs.uri for vs in index.virtual_services_declaring(patterns))
     found: list[Site] = []
     for resource in _resources_of(index, uris):
@@ -160,7 +160,7 @@ def subset_usages(index: WorkspaceIndex, rules: list[DestinationRule], name: str
     keys = {f"dr:{c}" for rule in rules if rule.host for c in host_candidates(rule.host.value, rule.namespace, domain)}
     wanted = {id(rule) for rule in rules}
     found: list[Site] = []
-    for vs in _resources_of(index, index.dependents(keys)):
+    for vs in _resources_of(index, index.readers(keys)):
         if not isinstance(vs, VirtualService):
             continue
         for dest in vs.destinations:
@@ -173,7 +173,7 @@ def subset_usages(index: WorkspaceIndex, rules: list[DestinationRule], name: str
 
 def _undefined_subset_sites(index: WorkspaceIndex, fqdn: str, name: str) -> list[Site]:
     found: list[Site] = []
-    for vs in _resources_of(index, index.dependents([f"host:{fqdn}"])):
+    for vs in _resources_of(index, index.readers([f"host:{fqdn}"])):
         if not isinstance(vs, VirtualService):
             continue
         for dest in vs.destinations:
@@ -190,7 +190,7 @@ def _undefined_subset_sites(index: WorkspaceIndex, fqdn: str, name: str) -> list
 def gateway_subject(index: WorkspaceIndex, namespace: str, name: str) -> Subject:
     declarations = [Site(g.uri, g.name_span, g) for g in index.gateway(namespace, name)]
     found: list[Site] = []
-    for vs in _resources_of(index, index.dependents([f"gw:{namespace}/{name}"])):
+    for vs in _resources_of(index, index.readers([f"gw:{namespace}/{name}"])):
         if isinstance(vs, VirtualService):
             found.extend(
                 Site(vs.uri, ref.span, vs, ref)
@@ -220,4 +220,4 @@ def delegate_subject(index: WorkspaceIndex, namespace: str, name: str) -> Subjec
 
 
 def _resources_of(index: WorkspaceIndex, uris: set[str]) -> list[Resource]:
-    return [r for uri in sorted(uris) if (summary := index.files.get(uri)) for r in summary.resources]
+    return [r for uri in sorted(uris) for r in index.resources_in(uri)]

@@ -7,6 +7,7 @@ from lsprotocol import types
 from istio_lsp.features.code_lens import percent, traffic_split
 from istio_lsp.features.locate import Convert, UriOf, same_uri
 from istio_lsp.index import WorkspaceIndex
+from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.resources import (
     WORKLOAD_KINDS,
     Destination,
@@ -43,7 +44,7 @@ def document_symbols(index: WorkspaceIndex, uri: str, convert: Convert) -> list[
     summary = index.files.get(uri)
     if summary is None:
         return []
-    return [_resource_symbol(r, uri, convert) for r in summary.resources]
+    return [_resource_symbol(r, uri, convert) for r in index.resources_in(uri)]
 
 
 def _resource_symbol(r: Resource, uri: str, convert: Convert) -> types.DocumentSymbol:
@@ -127,7 +128,7 @@ def _resource_symbol(r: Resource, uri: str, convert: Convert) -> types.DocumentS
 
 def _title(r: Resource) -> str:
     name = r.name or "(no name)"
-    return f"{r.kind} {r.namespace}/{name}" if r.namespace else f"{r.kind} {name}"
+    return f"{r.kind} {name}" if r.namespace in ("", ANY_NAMESPACE) else f"{r.kind} {r.namespace}/{name}"
 
 
 def _route_detail(destinations: list[Destination]) -> str:
@@ -180,7 +181,7 @@ def workspace_symbols(
             name=r.name,
             kind=symbol_kind(r),
             location=types.Location(uri_of(r.uri), convert(r.uri, r.name_span)),
-            container_name=f"{r.kind} {r.namespace}" if r.namespace else r.kind,
+            container_name=f"{r.kind} {r.namespace}" if r.namespace not in ("", ANY_NAMESPACE) else r.kind,
         )
         for _, r in found[:MAX_WORKSPACE_SYMBOLS]
     ]

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from istio_lsp.index.cache import FileState, SummaryCache, entry_key, pickle_summary, stat_of
-from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize
+from istio_lsp.index.config import ProjectConfigs
+from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize, uri_path
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import decode
 
@@ -22,6 +23,9 @@ PARALLEL_THRESHOLD = 64
 def read_manifest(path: Path, settings: Settings) -> tuple[str, str] | FileSummary:
     """(uri, text) of a file, or the skipped summary of one that cannot or should not be parsed."""
     uri = path.resolve().as_uri()
+    skip = not_applied_as_is(path)
+    if skip is not None:
+        return skipped_summary(uri, *skip)
     try:
         size = path.stat().st_size
         if size > settings.max_file_size:
@@ -40,6 +44,26 @@ def read_manifest(path: Path, settings: Settings) -> tuple[str, str] | FileSumma
     return uri, text
 
 
+def not_applied_as_is(path: Path) -> tuple[str, str] | None:
+    """(reason, message) when a file is a template of a Helm chart: not YAML until it is rendered.
+    (A file whose name says it is a template is skipped when it is summarised.)"""
+    chart = helm_chart_of(path)
+    if chart is not None:
+        return "helm-chart", (
+            f"File skipped: a template of the Helm chart `{chart.name}`, not YAML until it is rendered. "
+            f"Render it (helm template) and check the output."
+        )
+    return None
+
+
+def helm_chart_of(path: Path) -> Path | None:
+    """The Helm chart folder a file is a template of (`<chart>/templates/…` beside `<chart>/Chart.yaml`)."""
+    for parent in path.parents:
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return parent.parent
+    return None
+
+
 def read_text(path: Path, settings: Settings) -> str | None:
     """A file's text as the index would read it; None for a file it would skip."""
     read = read_manifest(path, settings)
@@ -48,7 +72,7 @@ def read_text(path: Path, settings: Settings) -> str | None:
 
 def summarize_paths(
     paths: list[Path],
-    settings: Settings,
+    configs: ProjectConfigs | Settings,
     analyzer: DocumentAnalyzer | None,
     cache: SummaryCache | None = None,
     workers: int | None = None,
@@ -56,10 +80,13 @@ def summarize_paths(
 ) -> Iterator[list[FileSummary]]:
     """Summaries of `paths`, in batches as they complete (for progress reports).
 
+    Each file is summarised with its own settings (its folder's configuration files).
     `states`, when given, receives each file's stat (taken before reading it) and digest.
     """
+    if isinstance(configs, Settings):  # the same settings for every file
+        configs = ProjectConfigs(configs)
     with frozen_collector():
-        yield from _summarize_paths(paths, settings, analyzer, cache, workers, states)
+        yield from _summarize_paths(paths, configs, analyzer, cache, workers, states)
 
 
 @contextlib.contextmanager
@@ -80,19 +107,24 @@ def frozen_collector() -> Iterator[None]:
             gc.enable()
 
 
+# A file to summarise: (uri, text, cache key, its settings)
+_Todo = tuple[str, str, str, Settings]
+
+
 def _summarize_paths(
     paths: list[Path],
-    settings: Settings,
+    configs: ProjectConfigs,
     analyzer: DocumentAnalyzer | None,
     cache: SummaryCache | None,
     workers: int | None,
     states: dict[str, FileState] | None,
 ) -> Iterator[list[FileSummary]]:
     ready: list[FileSummary] = []
-    todo: list[tuple[str, str, str]] = []  # (uri, text, cache key)
-    keyed: list[tuple[str, str, str]] = []
+    todo: list[_Todo] = []
+    keyed: list[_Todo] = []
     for path in paths:
         stat = stat_of(path) if states is not None else None
+        settings = configs.settings_for(uri_path(path.resolve().as_uri()))
         read = read_manifest(path, settings)
         if isinstance(read, FileSummary):
             ready.append(read)
@@ -100,40 +132,39 @@ def _summarize_paths(
         else:
             uri, text = read
             digest = digest_of(text)
-            keyed.append((uri, text, entry_key(uri, digest, settings)))
+            keyed.append((uri, text, entry_key(uri, digest, settings), settings))
         if states is not None and stat is not None:
             states[str(path)] = FileState(*stat, digest)
-    hits = cache.get_many([key for _, _, key in keyed]) if cache is not None else {}
-    for uri, text, key in keyed:
-        if key in hits:
-            ready.append(hits[key])
+    hits = cache.get_many([key for _, _, key, _ in keyed]) if cache is not None else {}
+    for item in keyed:
+        if item[2] in hits:
+            ready.append(hits[item[2]])
         else:
-            todo.append((uri, text, key))
+            todo.append(item)
     if ready:
         yield ready
     if not todo:
         return
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(todo) < PARALLEL_THRESHOLD:
-        batch = [summarize(uri, text, settings, analyzer) for uri, text, _ in todo]
+        batch = [summarize(uri, text, settings, analyzer) for uri, text, _, settings in todo]
         yield batch
         if cache is not None:
-            cache.put_many([(key, summary) for (_, _, key), summary in zip(todo, batch, strict=True)])
+            cache.put_many([(item[2], summary) for item, summary in zip(todo, batch, strict=True)])
         return
     pickled: list[tuple[str, bytes]] = []
-    yield from _in_processes(todo, settings, analyzer, workers, pickled.extend)
+    yield from _in_processes(todo, analyzer, workers, pickled.extend)
     if cache is not None:
         cache.put_pickled(pickled)
 
 
 # The files a forked worker summarises: set just before the pool forks, so the workers
 # inherit the texts instead of receiving them through a pipe.
-_inherited: list[tuple[str, str, str]] = []
+_inherited: list[_Todo] = []
 
 
 def _in_processes(
-    todo: list[tuple[str, str, str]],
-    settings: Settings,
+    todo: list[_Todo],
     analyzer: DocumentAnalyzer | None,
     workers: int,
     record: Callable[[list[tuple[str, bytes]]], None],
@@ -156,10 +187,10 @@ def _in_processes(
             futures: dict[Future[list[bytes]], range] = {}
             for part in slices:
                 if fork:
-                    future = pool.submit(_summarize_inherited, part, settings, analyzer)
+                    future = pool.submit(_summarize_inherited, part, analyzer)
                 else:
-                    files = [todo[i][:2] for i in part]
-                    future = pool.submit(_summarize_chunk, files, settings, analyzer)
+                    files = [(todo[i][0], todo[i][1], todo[i][3]) for i in part]
+                    future = pool.submit(_summarize_chunk, files, analyzer)
                 futures[future] = part
             for future in as_completed(futures):
                 blobs = future.result()
@@ -170,14 +201,12 @@ def _in_processes(
         _inherited = []
 
 
-def _summarize_inherited(part: range, settings: Settings, analyzer: DocumentAnalyzer | None) -> list[bytes]:
-    return _summarize_chunk([_inherited[i][:2] for i in part], settings, analyzer)
+def _summarize_inherited(part: range, analyzer: DocumentAnalyzer | None) -> list[bytes]:
+    return _summarize_chunk([(_inherited[i][0], _inherited[i][1], _inherited[i][3]) for i in part], analyzer)
 
 
-def _summarize_chunk(
-    files: list[tuple[str, str]], settings: Settings, analyzer: DocumentAnalyzer | None
-) -> list[bytes]:
+def _summarize_chunk(files: list[tuple[str, str, Settings]], analyzer: DocumentAnalyzer | None) -> list[bytes]:
     # A short-lived worker allocates many objects and frees them by reference counting:
     # the cycle collector would only walk them again and again.
     gc.disable()
-    return [pickle_summary(summarize(uri, text, settings, analyzer)) for uri, text in files]
+    return [pickle_summary(summarize(uri, text, settings, analyzer)) for uri, text, settings in files]

@@ -111,8 +111,13 @@ def pickle_summary(summary: FileSummary) -> bytes:
     return _dumps(summary)
 
 
-def snapshot_key(roots: Iterable[Path], settings: Settings) -> str:
-    material = "\n".join([f"snapshot {SCHEMA}", code_fingerprint(), repr(settings), *(str(r) for r in roots)])
+def snapshot_key(roots: Iterable[Path], settings: Settings, forced: dict[str, Any] | None = None) -> str:
+    """The key of a run's snapshot: its roots, its settings and flags, and the code (project
+    configuration files are files of the run: a change to one is a changed file)."""
+    material = "\n".join(
+        [f"snapshot {SCHEMA}", code_fingerprint(), repr(settings), repr(sorted((forced or {}).items()))]
+        + [str(r) for r in roots]
+    )
     return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 

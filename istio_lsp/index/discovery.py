@@ -1,4 +1,4 @@
-"""Which files of a workspace are manifests to index."""
+"""Which files of a workspace are manifests to index, and the project configuration found on the way."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from istio_lsp.index.bulk import read_manifest
-from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, summarize
+from istio_lsp.index.config import CONFIG_FILES, ConfigProblem, ProjectConfig, ProjectConfigs, read_config
+from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, summarize, uri_path
+from istio_lsp.model.kustomization import KUSTOMIZATION_FILES
 from istio_lsp.settings import Settings
+from istio_lsp.syntax import Span
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # never manifests, often huge
@@ -25,31 +28,61 @@ def exclusion(patterns: Iterable[str]) -> pathspec.PathSpec:
     return pathspec.GitIgnoreSpec.from_lines(list(patterns))
 
 
-def discover(root: Path, patterns: Iterable[str] = ()) -> Iterator[Path]:
-    """YAML files under `root`, skipping VCS and dependency folders and gitignore-style `patterns`."""
+def discover(root: Path, patterns: Iterable[str] = (), configs: ProjectConfigs | None = None) -> Iterator[Path]:
+    """YAML and kustomization files under `root`, skipping VCS and dependency folders and gitignore-style
+    `patterns` (relative to `root`). With `configs`, the project configuration files met on the way
+    are read into it, and the `exclude` patterns of each apply below its folder."""
     patterns = list(patterns)
     spec = exclusion(patterns) if patterns else None
     if root.is_file():
+        if configs is not None and root.name in CONFIG_FILES:
+            load_config(configs, root, top=True)
         yield root
         return
+    scoped: list[tuple[str, pathspec.PathSpec]] = []  # (folder, spec) of configurations that exclude
+
+    def excluded(path: str, is_dir: bool) -> bool:
+        suffix = "/" if is_dir else ""
+        if spec is not None and spec.match_file(os.path.relpath(path, root).replace(os.sep, "/") + suffix):
+            return True
+        for folder, own in scoped:
+            if path.startswith(folder + os.sep) and own.match_file(
+                os.path.relpath(path, folder).replace(os.sep, "/") + suffix
+            ):
+                return True
+        return False
+
     for folder, dirs, files in os.walk(root):
-        rel_folder = os.path.relpath(folder, root)
-        kept = []
-        for d in sorted(dirs):
-            rel = d if rel_folder == "." else f"{rel_folder}/{d}"
-            if d not in SKIPPED_DIRS and not (spec and spec.match_file(rel + "/")):
-                kept.append(d)
-        dirs[:] = kept
+        if configs is not None:
+            for name in CONFIG_FILES:
+                if name in files:
+                    config = load_config(configs, Path(folder) / name, top=Path(folder) == root)
+                    if config.values.get("exclude"):
+                        scoped.append((folder, exclusion(config.values["exclude"])))
+        dirs[:] = [d for d in sorted(dirs) if d not in SKIPPED_DIRS and not excluded(os.path.join(folder, d), True)]
         for name in sorted(files):
-            if not name.endswith(YAML_SUFFIXES):
-                continue
-            rel = name if rel_folder == "." else f"{rel_folder}/{name}"
-            if not (spec and spec.match_file(rel)):
+            if is_manifest_path(name) and not excluded(os.path.join(folder, name), False):
                 yield Path(folder) / name
 
 
+def load_config(configs: ProjectConfigs, path: Path, *, top: bool) -> ProjectConfig:
+    """Read one configuration file from disk into `configs`."""
+    uri = path.resolve().as_uri()
+    problem: str | None = None
+    try:
+        text = configs.texts.get(uri) or path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        text = ""
+        problem = f"cannot read the configuration: {exc}"
+    config = read_config(uri, uri_path(uri), text, top=top)
+    if problem is not None:
+        config.problems.append(ConfigProblem(problem, Span(0, 0, 0, 0)))
+    configs.add(config)
+    return config
+
+
 def is_manifest_path(path: str) -> bool:
-    return path.endswith(YAML_SUFFIXES)
+    return path.endswith(YAML_SUFFIXES) or path.rsplit("/", 1)[-1] in KUSTOMIZATION_FILES
 
 
 def summarize_path(path: Path, settings: Settings, analyzer: DocumentAnalyzer | None = None) -> FileSummary:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.hosts import (
+    ANY_NAMESPACE,
     consumer_namespaces,
     gateway_key,
     glob_match,
     host_candidates,
+    namespaces_match,
     visible,
 )
+from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import DestinationRule, Resource, Service, ServiceEntry, VirtualService, Workload
 
 _DNS_RESOLUTIONS = {"DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"}
@@ -30,6 +34,7 @@ class HostResolution:
     hidden: list[Resource] = field(default_factory=list)  # providers not exported to some consumer namespace
     declaring: list[VirtualService] = field(default_factory=list)  # VirtualServices with the host in `hosts`
     external: bool = False  # matches the externalHosts setting
+    unknown: bool = False  # a placeholder a tool replaces before applying: nothing can be said of it
 
     @property
     def fqdn(self) -> str:
@@ -37,30 +42,36 @@ class HostResolution:
 
     @property
     def provided(self) -> bool:
-        return bool(self.services or self.backed_entries or self.external)
+        return bool(self.services or self.backed_entries or self.external or self.unknown)
 
 
 def resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> HostResolution:
     """What a destination host written in a VirtualService resolves to (shared: do not modify it)."""
-    key = ("resolve_host", written, vs.namespace, tuple(vs.export_to))
+    external_hosts = index.settings_for(vs.uri).external_hosts  # the VirtualService's folder's settings
+    key = ("resolve_host", written, vs.namespace, tuple(vs.export_to), external_hosts)
     found = index.memo.get(key)
     if found is None:
-        found = index.memo[key] = _resolve_host(index, written, vs)
+        found = index.memo[key] = _resolve_host(index, written, vs, external_hosts)
     return found
 
 
-def _resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> HostResolution:
+def _resolve_host(
+    index: WorkspaceIndex, written: str, vs: VirtualService, external_hosts: tuple[str, ...]
+) -> HostResolution:
     settings = index.settings
     candidates = host_candidates(written, vs.namespace, settings.cluster_domain)
     consumers = consumer_namespaces(vs.export_to, vs.namespace) or [vs.namespace]
     result = HostResolution(written, candidates, consumers)
-    result.external = glob_match(settings.external_hosts, candidates[0]) or glob_match(settings.external_hosts, written)
-    for service in index.services_for(candidates):
+    result.external = glob_match(external_hosts, candidates[0]) or glob_match(external_hosts, written)
+    if is_placeholder(written):
+        result.unknown = True
+        return result
+    for service in nearest(index, index.services_for(candidates), vs):
         if all(visible(service.export_to, service.namespace, ns) for ns in consumers):
             result.services.append(service)
         else:
             result.hidden.append(service)
-    exact = {id(e) for c in candidates for e in index.service_entries.get(c)}
+    exact = {id(e) for c in candidates for e in index.service_entries_exactly(c)}
     for entry in index.service_entries_for(candidates):
         if not all(visible(entry.export_to, entry.namespace, ns) for ns in consumers):
             if id(entry) in exact:  # a hidden wildcard entry (`*` exported to `.`) says nothing about this host
@@ -134,9 +145,10 @@ def destination_rules_for_route(index: WorkspaceIndex, candidates: list[str], co
 
 
 def services_for_rule(index: WorkspaceIndex, rule: DestinationRule) -> list[Service]:
-    if rule.host is None:
+    if rule.host is None or is_placeholder(rule.host.value):
         return []
-    return index.services_for(host_candidates(rule.host.value, rule.namespace, index.settings.cluster_domain))
+    found = index.services_for(host_candidates(rule.host.value, rule.namespace, index.settings.cluster_domain))
+    return nearest(index, found, rule)
 
 
 def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload]:
@@ -146,11 +158,54 @@ def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload
     selector = service.selector.items()
     # only the workloads carrying the selector's first label, not the whole namespace
     first_key, first_value = next(iter(selector))
-    return [
+    found = [
         w
         for w in index.workloads_labelled(service.namespace, first_key, first_value)
-        if all(w.pod_labels.get(k) == v for k, v in selector)
+        if all(w.pod_labels.get(k) == v for k, v in selector) and _belongs_to(index, w, service)
     ]
+    return found
+
+
+def _belongs_to(index: WorkspaceIndex, workload: Workload, service: Service) -> bool:
+    """Whether the Service is, of the Services of its name that could select the workload, one
+    nearest to it: a sample's pods are not evidence about the namesake Service of another sample
+    (each belongs to its own). Namespaces decide when both are known."""
+    if workload.namespace != ANY_NAMESPACE and service.namespace != ANY_NAMESPACE:
+        return True
+    rivals = [
+        s
+        for s in index.named(service.name)
+        if isinstance(s, Service) and namespaces_match(s.namespace, workload.namespace)
+    ]
+    return any(s is service for s in nearest(index, rivals, workload))
+
+
+R = TypeVar("R", bound=Resource)
+
+
+def nearest(index: WorkspaceIndex, found: list[R], referrer: Resource) -> list[R]:
+    """What a lookup found, without what lies in unrelated trees of the workspace.
+
+    When namespaces cannot tell (the referrer's or a candidate's namespace is not known), two
+    samples side by side that both declare `reviews` would be taken for one application. Then
+    only the candidates whose files are nearest to the referrer's file count: those sharing the
+    longest folder path with it (the same folder, else the same parent, …).
+    """
+    if len(found) < 2 or (referrer.namespace != ANY_NAMESPACE and all(r.namespace != ANY_NAMESPACE for r in found)):
+        return found
+    here = index.path_of(referrer.uri).split("/")[:-1]
+    shared = [_shared_depth(here, index.path_of(r.uri).split("/")[:-1]) for r in found]
+    best = max(shared)
+    return [r for r, depth in zip(found, shared, strict=True) if depth == best]
+
+
+def _shared_depth(a: list[str], b: list[str]) -> int:
+    depth = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        depth += 1
+    return depth
 
 
 # Pod labels that say nothing about a version of the code (set by controllers or tooling).
@@ -220,13 +275,8 @@ def workloads_matching(index: WorkspaceIndex, labels: dict[str, str], namespace:
     """Workloads whose pod labels include `labels`: in `namespace`, or in every namespace when None."""
     if not labels:
         return []
-    namespaces = [namespace] if namespace is not None else sorted(index.workloads.keys())
-    return [
-        w
-        for ns in namespaces
-        for w in index.workloads_in(ns)
-        if all(w.pod_labels.get(k) == v for k, v in labels.items())
-    ]
+    candidates = index.workloads_in(ANY_NAMESPACE if namespace is None else namespace)
+    return [w for w in candidates if all(w.pod_labels.get(k) == v for k, v in labels.items())]
 
 
 def route_rules(index: WorkspaceIndex, vs: VirtualService, host: str) -> list[DestinationRule]:
@@ -240,7 +290,7 @@ def delegate_targets(
 ) -> list[VirtualService]:
     """The VirtualServices a `delegate` names (its namespace defaults to the delegating VirtualService's)."""
     ns = namespace or vs.namespace
-    return [r for r in index.in_namespace(ns) if isinstance(r, VirtualService) and r.name == name]
+    return [r for r in index.named(name) if isinstance(r, VirtualService) and namespaces_match(r.namespace, ns)]
 
 
 def gateways_named(index: WorkspaceIndex, reference: str, namespace: str) -> list[Resource]:
@@ -249,12 +299,20 @@ def gateways_named(index: WorkspaceIndex, reference: str, namespace: str) -> lis
         return []
     gw_ns, gw_name = gateway_key(reference, namespace)
     found: list[Resource] = list(index.gateway(gw_ns, gw_name))
-    found.extend(
-        r
-        for r in index.in_namespace(gw_ns)
-        if r.kind == "Gateway" and r.name == gw_name and r.api_version.startswith("gateway.networking.k8s.io/")
-    )
+    found.extend(kubernetes_gateways(index, gw_ns, gw_name))
     return found
+
+
+def kubernetes_gateways(index: WorkspaceIndex, namespace: str, name: str) -> list[Resource]:
+    """Gateway API (gateway.networking.k8s.io) Gateways `namespace/name`: Istio binds a VirtualService
+    to one of those by name too."""
+    return [
+        r
+        for r in index.named(name)
+        if r.kind == "Gateway"
+        and r.api_version.startswith("gateway.networking.k8s.io/")
+        and namespaces_match(r.namespace, namespace)
+    ]
 
 
 def _unique_by_id(values: list[Workload]) -> list[Workload]:

@@ -15,14 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from istio_lsp.findings import Finding
+from istio_lsp.index.config import is_config_path
 from istio_lsp.model.extract import resource_nodes
-from istio_lsp.model.hosts import cluster_namespace, gateway_key, host_candidates, service_fqdn, wildcard_keys
+from istio_lsp.model.hosts import (
+    ANY_NAMESPACE,
+    cluster_namespace,
+    gateway_key,
+    host_candidates,
+    in_namespace,
+    service_fqdn,
+    wildcard_keys,
+)
+from istio_lsp.model.kustomization import Kustomization, is_kustomization_path, read_kustomization
+from istio_lsp.model.placeholders import has_placeholder_text, is_placeholder
 from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
@@ -35,15 +48,20 @@ from istio_lsp.model.resources import (
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import (
     MappingNode,
+    ScalarNode,
     SkippedFile,
     Span,
     SyntaxProblem,
     YamlDocument,
     parse_document,
+    placeholder_problem,
     skip_reason,
     split_documents,
+    template_problem,
     utf16_len,
 )
+from istio_lsp.syntax.comments import Suppression, suppressions
+from istio_lsp.syntax.nodes import walk
 
 # Checks that read one document alone (schema, admission rules, route semantics) run once
 # per change of the file, and their findings are kept in its summary.
@@ -63,6 +81,7 @@ class DocumentPart:
     # its resources' share of the file's dependency keys: (key, digest of a declaration) and requires
     provides: tuple[tuple[str, str], ...] = ()
     requires: frozenset[str] = frozenset()
+    skipped: int = 0  # entries of `skipped_documents` (0 or 1)
 
 
 @dataclass(slots=True)
@@ -80,6 +99,10 @@ class FileSummary:
     local_findings: list[Finding] = field(default_factory=list)  # from the DocumentAnalyzer
     parts: list[DocumentPart] = field(default_factory=list)  # one per document, in order
     analysis: str = ""  # the settings and analyzer the parts were derived with
+    # a kustomization file: what it builds (it holds no resources of its own)
+    kustomization: Kustomization | None = None
+    skipped_documents: list[SkippedFile] = field(default_factory=list)  # documents that are templates
+    suppressions: list[Suppression] = field(default_factory=list)  # `# istio-lsp: disable…` comments
 
 
 def digest_of(text: str) -> str:
@@ -100,10 +123,23 @@ def summarize(
     lines. Only the edited `---` document of a large file is composed on a keystroke.
     """
     summary = FileSummary(uri, digest_of(text), analysis=_analysis_key(settings, analyzer))
-    summary.skipped = skip_reason(text, max_bytes=settings.max_file_size)
+    # template actions are judged per document (below): one Helm-style document does not hide the others
+    summary.skipped = skip_reason(text, max_bytes=settings.max_file_size, templates=False)
     last_newline = text.rfind("\n")
     summary.end = (text.count("\n"), utf16_len(text[last_newline + 1 :]))
-    if summary.skipped is None:
+    path = uri_path(uri)
+    if summary.skipped is None and _TEMPLATE_NAME.search(posixpath.basename(path)):
+        summary.skipped = SkippedFile(
+            "template",
+            f"File skipped: its name marks it as a template (`{posixpath.basename(path)}`), which a tool fills "
+            f"in before it is applied. Check what the tool writes out instead.",
+            Span(0, 0, 0, 0),
+        )
+    if summary.skipped is None and is_config_path(path):
+        pass  # a project configuration: read by the index, its problems reported by their own rule
+    elif summary.skipped is None and is_kustomization_path(path):
+        _read_kustomization(summary, text)
+    elif summary.skipped is None:
         reusable = _reusable(previous, summary)
         pieces = split_documents(text)
         summary.document_count = len(pieces)
@@ -112,16 +148,65 @@ def summarize(
             earlier = reusable.get(part_digest)
             if earlier:
                 _reuse(summary, earlier.pop(0), index, line, settings)
+            elif (template := template_problem(piece)) is not None:
+                _skip_document(summary, part_digest, line, template, _TEMPLATE)
             else:
-                _derive(summary, parse_document(piece, index, line), part_digest, analyzer, settings)
+                doc = parse_document(piece, index, line)
+                if doc.error is not None and (placeholder := placeholder_problem(piece)) is not None:
+                    _skip_document(summary, part_digest, line, placeholder, _PLACEHOLDER)
+                else:
+                    _derive(summary, doc, part_digest, analyzer, settings)
     if not text.isascii():
         summary.nonascii_lines = {n: line for n, line in enumerate(text.split("\n")) if not line.isascii()}
+    summary.suppressions = suppressions(text)
     summary.provides, summary.requires = _combine(summary.parts)
     return summary
 
 
-# A document's results in an earlier summary: its part, resources, findings and syntax errors.
-_Earlier = tuple[DocumentPart, list[Resource], list[Finding], list[SyntaxProblem]]
+# `gateway-template.yaml`, `vs.tmpl.yaml`, `app.tpl.yml`: names that say a tool fills the file in
+_TEMPLATE_NAME = re.compile(r"[._-](template|tmpl|tpl)[._-]", re.IGNORECASE)
+
+
+def uri_path(uri: str) -> str:
+    """The `/`-separated path of a URI (`file:///a/b%20c.yaml` → `/a/b c.yaml`)."""
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path)
+
+
+def _read_kustomization(summary: FileSummary, text: str) -> None:
+    """A kustomization file: its syntax problems and what it builds; it holds no resources."""
+    for index, (line, piece) in enumerate(split_documents(text)):
+        doc = parse_document(piece, index, line)
+        if doc.error is not None:
+            summary.syntax_errors.append(doc.error)
+        elif summary.kustomization is None:
+            summary.kustomization = read_kustomization(doc.root)
+    summary.document_count = len(split_documents(text))
+
+
+_TEMPLATE = (
+    "Document skipped: a Go/Helm template action ({{ … }}) stands here for YAML keys, values or "
+    "structure, so the document is not YAML until it is rendered. Render it (helm template) to check "
+    "the output; the file's other documents are checked."
+)
+_PLACEHOLDER = (
+    "Document skipped: this `{…}` is a placeholder to fill in before applying (as written, the document "
+    "is not YAML); the file's other documents are checked."
+)
+
+
+def _skip_document(summary: FileSummary, part_digest: str, line: int, at: tuple[int, int], message: str) -> None:
+    """A document that is not YAML until a tool fills it in (a template, a sample with placeholders):
+    it is not analysed, and says so where the first template action or placeholder is."""
+    row, column = at
+    where = Span(line + row, column, line + row, column + (2 if message is _TEMPLATE else 1))
+    summary.skipped_documents.append(SkippedFile("template", message, where))
+    summary.parts.append(DocumentPart(part_digest, line, 0, 0, 0, skipped=1))
+
+
+# A document's results in an earlier summary: its part, resources, findings, syntax errors and skips.
+_Earlier = tuple[DocumentPart, list[Resource], list[Finding], list[SyntaxProblem], list[SkippedFile]]
 
 
 def _analysis_key(settings: Settings, analyzer: DocumentAnalyzer | None) -> str:
@@ -134,7 +219,7 @@ def _reusable(previous: FileSummary | None, summary: FileSummary) -> dict[str, l
     if previous is None or previous.uri != summary.uri or previous.analysis != summary.analysis:
         return {}
     found: dict[str, list[_Earlier]] = {}
-    resources = findings = errors = 0
+    resources = findings = errors = skipped = 0
     for part in previous.parts:
         found.setdefault(part.digest, []).append(
             (
@@ -142,11 +227,13 @@ def _reusable(previous: FileSummary | None, summary: FileSummary) -> dict[str, l
                 previous.resources[resources : resources + part.resources],
                 previous.local_findings[findings : findings + part.findings],
                 previous.syntax_errors[errors : errors + part.errors],
+                previous.skipped_documents[skipped : skipped + part.skipped],
             )
         )
         resources += part.resources
         findings += part.findings
         errors += part.errors
+        skipped += part.skipped
     return found
 
 
@@ -162,10 +249,10 @@ def _derive(
     if doc.error is not None:
         summary.syntax_errors.append(doc.error)
     else:
-        pairs = resource_nodes(doc, summary.uri, settings.default_namespace)
+        pairs = resource_nodes(doc, summary.uri)
         resources = [resource for resource, _ in pairs]
         if analyzer is not None and pairs:
-            findings = analyzer(doc, pairs, settings)
+            findings = _known_values_only(doc, analyzer(doc, pairs, settings))
     summary.resources.extend(resources)
     summary.local_findings.extend(findings)
     errors = 0 if doc.error is None else 1
@@ -175,18 +262,31 @@ def _derive(
     )
 
 
+def _known_values_only(doc: YamlDocument, findings: list[Finding]) -> list[Finding]:
+    """The findings that do not rest on a placeholder (`$(VAR)`, `{{ … }}` in a quoted value): a tool
+    replaces those values before the manifest is applied."""
+    if not findings or not has_placeholder_text(doc.text):
+        return findings
+    unknown = [
+        doc.span_of(node) for node in walk(doc.root) if isinstance(node, ScalarNode) and is_placeholder(node.value)
+    ]
+    return [f for f in findings if not any(f.span.inside(span) for span in unknown)]
+
+
 def _reuse(summary: FileSummary, earlier: _Earlier, index: int, line: int, settings: Settings) -> None:
-    part, resources, findings, errors = earlier
+    part, resources, findings, errors, skips = earlier
     lines = line - part.start_line
     if lines or any(r.doc_index != index for r in resources):
         resources = [_moved(r, lines, index) for r in resources]
         findings = [_moved(f, lines, index) for f in findings]
         errors = [_moved(e, lines, index) for e in errors]
+        skips = [_moved(s, lines, index) for s in skips]
         provides, requires = _contributions(resources, settings)  # a declaration's digest covers its spans
         part = dataclasses.replace(part, start_line=line, provides=provides, requires=requires)
     summary.resources.extend(resources)
     summary.local_findings.extend(findings)
     summary.syntax_errors.extend(errors)
+    summary.skipped_documents.extend(skips)
     summary.parts.append(part)
 
 
@@ -261,7 +361,13 @@ def _combine(parts: list[DocumentPart]) -> tuple[dict[str, str], frozenset[str]]
 
 
 def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
-    """(key, digest of the resource behind it, or "" for presence) of what resources provide, and what they require."""
+    """(key, digest of the resource behind it, or "" for presence) of what resources provide, and what they require.
+
+    A key that names a namespace comes in more forms, so that a resource whose namespace is not
+    known (ANY_NAMESPACE) meets those of every namespace and no more: a provider in `ns` also
+    provides the `*` form (read by requirers of unknown namespace); a provider of unknown
+    namespace provides the `*` and `~` forms; a requirer in `ns` also requires the `~` form.
+    """
     domain = settings.cluster_domain
     contributions: list[tuple[str, str]] = []
     requires: set[str] = set()
@@ -271,7 +377,11 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
         declaration = ""
         if resource is not None:
             declaration = digests.get(id(resource)) or digests.setdefault(id(resource), _declaration(resource))
-        contributions.append((key, declaration))
+        for form in _key_forms(key, domain, providing=True):
+            contributions.append((form, declaration))
+
+    def require(key: str) -> None:
+        requires.update(_key_forms(key, domain, providing=False))
 
     for r in resources:
         ns = r.namespace
@@ -292,28 +402,65 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             if r.host is not None:
                 for c in host_candidates(r.host.value, ns, domain):
                     provide(f"dr:{c}", r)
-                    requires.add(f"host:{c}")
+                    require(f"host:{c}")
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
-                        requires.add(f"wl:{host_ns}")
+                        require(f"wl:{host_ns}")
         elif isinstance(r, VirtualService):
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):
                     provide(f"host:{c}", r)
             for dest in r.destinations:
                 for c in host_candidates(dest.host.value, ns, domain):
-                    requires.add(f"host:{c}")
-                    requires.update(f"host:{w}" for w in wildcard_keys(c))
+                    require(f"host:{c}")
+                    for w in wildcard_keys(c):
+                        require(f"host:{w}")
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
-                        requires.update((f"svcns:{host_ns}", f"ns:{host_ns}", f"wl:{host_ns}"))
+                        for key in (f"svcns:{host_ns}", f"ns:{host_ns}", f"wl:{host_ns}"):
+                            require(key)
                     if dest.subset is not None:
-                        requires.add(f"dr:{c}")
-                        requires.update(f"dr:{w}" for w in wildcard_keys(c))
+                        require(f"dr:{c}")
+                        for w in wildcard_keys(c):
+                            require(f"dr:{w}")
             for ref in r.gateways:
                 gw_ns, gw_name = gateway_key(ref.value, ns)
-                requires.update((f"gw:{gw_ns}/{gw_name}", f"ns:{gw_ns}"))
+                require(f"gw:{gw_ns}/{gw_name}")
+                require(f"ns:{gw_ns}")
     return tuple(contributions), frozenset(requires)
+
+
+def all_key_forms(key: str, domain: str) -> set[str]:
+    """A key in every form a requirer of any namespace may use."""
+    return {*_key_forms(key, domain, providing=True), *_key_forms(key, domain, providing=False)}
+
+
+def _key_forms(key: str, domain: str, *, providing: bool) -> tuple[str, ...]:
+    """A dependency key and its forms for resources of unknown namespace (see `_contributions`)."""
+    kind, _, rest = key.partition(":")
+    if kind in ("host", "dr"):
+        ns = cluster_namespace(rest, domain)
+        if ns is None:
+            return (key,)
+
+        def form(n: str) -> str:
+            return f"{kind}:{in_namespace(rest, n, domain)}"
+
+    elif kind == "gw":
+        ns, _, name = rest.partition("/")
+
+        def form(n: str) -> str:
+            return f"gw:{n}/{name}"
+
+    else:  # ns:, svcns:, wl:
+        ns = rest
+
+        def form(n: str) -> str:
+            return f"{kind}:{n}"
+
+    if ns == ANY_NAMESPACE:
+        return (key, form("~")) if providing else (key,)
+    return (key, form(ANY_NAMESPACE)) if providing else (key, form("~"))
 
 
 def _declaration(resource: Resource) -> str:

@@ -1,13 +1,38 @@
-"""The workspace index: file summaries plus lookup tables, replaced one file at a time."""
+"""The workspace index: file summaries, where each file is deployed, and lookup tables.
+
+A summary says what a file's text holds. Where its resources end up is an input of its
+own: the kustomizations of the workspace (`layout`) and the project configuration
+(`configs`, for `defaultNamespace`). The index *places* each file's resources accordingly:
+a file built by two overlays into two namespaces is placed twice (two variants), and the
+tables hold both. A resource that says no namespace and that nothing places is in
+ANY_NAMESPACE: the lookups below let it meet every namespace.
+
+Files are replaced one at a time (or a batch at a time); an edit re-places only the edited
+file, unless it is a kustomization, which re-places the files whose placement it changes.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import posixpath
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from istio_lsp.index.summary import FileSummary
-from istio_lsp.model.hosts import cluster_namespace, host_candidates, service_fqdn, wildcard_keys
+from istio_lsp.index.config import ProjectConfigs
+from istio_lsp.index.layout import RESOURCE, Placement, compute_layout
+from istio_lsp.index.summary import FileSummary, all_key_forms, dependency_keys, uri_path
+from istio_lsp.model.hosts import (
+    ANY_NAMESPACE,
+    cluster_namespace,
+    host_candidates,
+    in_namespace,
+    service_fqdn,
+    wildcard_keys,
+)
+from istio_lsp.model.kustomization import Kustomization
+from istio_lsp.model.placeholders import mark_replaced, replaced_spans
 from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
@@ -18,8 +43,12 @@ from istio_lsp.model.resources import (
     Workload,
 )
 from istio_lsp.settings import Settings
+from istio_lsp.syntax import Span
 
 T = TypeVar("T")
+
+# kustomize's namePrefix and nameSuffix leave these kinds' names alone
+_NEVER_RENAMED = ("Namespace", "CustomResourceDefinition", "APIService")
 
 
 class _Table(Generic[T]):
@@ -48,54 +77,162 @@ class _Table(Generic[T]):
         return self._by_key.keys()
 
 
+@dataclass(slots=True)
+class Variant:
+    """A file's resources as one way of deploying it places them."""
+
+    placement: Placement | None  # None: applied as the file says (no kustomization builds it)
+    resources: list[Resource]
+
+
+@dataclass(slots=True)
+class PlacedFile:
+    role: str  # RESOURCE; PATCH or SUPPORT for files kustomize only reads
+    variants: list[Variant]
+    provides: dict[str, str]
+    requires: frozenset[str]
+    # spans a replacement (or var) overwrites in every variant: nothing is judged on their text
+    replaced: frozenset[Span] = frozenset()
+
+
 class WorkspaceIndex:
     """What the workspace declares, keyed for the lookups checks and features make."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings | None = None, configs: ProjectConfigs | None = None) -> None:
+        self.configs = configs or ProjectConfigs(settings or Settings())
         self.files: dict[str, FileSummary] = {}
+        self.placed: dict[str, PlacedFile] = {}
+        self.kustomizations: dict[str, Kustomization] = {}  # path → kustomization
+        self.layout: dict[str, tuple[Placement, ...]] = {}  # path → how builds deploy the file
+        self._paths: dict[str, str] = {}  # uri → path
+        # Namespaced tables come in pairs: by the exact key (a namespace-less resource under its
+        # ANY_NAMESPACE key) and by the key with any namespace (every resource, for lookups
+        # from a resource of unknown namespace).
         self.services = _Table[Service]()  # by FQDN
         self.service_entries = _Table[ServiceEntry]()  # by host candidate, wildcards as written
         self.vs_hosts = _Table[VirtualService]()  # by host candidate
         self.destination_rules = _Table[DestinationRule]()  # by host candidate
         self.gateways = _Table[Gateway]()  # by ns/name
         self.workloads = _Table[Workload]()  # by namespace
+        self.workload_labels = _Table[Workload]()  # by "namespace/key=value" of each pod label
         self.by_namespace = _Table[Resource]()  # every resource, by namespace
+        self.by_name = _Table[Resource]()  # every resource, by name
+        self._any = {
+            name: _Table[Any]()
+            for name in ("services", "service_entries", "vs_hosts", "destination_rules", "gateways", "workloads")
+        }
+        self._any["workload_labels"] = _Table[Any]()
         self._dependents: dict[str, set[str]] = defaultdict(set)  # requires-key → uris
         self._presence: Counter[str] = Counter()  # presence-only provides-key → how many files provide it
         self._entries: dict[str, list[tuple[_Table, str]]] = {}  # uri → where its values went
-        self.workload_labels = _Table[Workload]()  # by "namespace/key=value" of each pod label
         # Results of lookups that read only the index (host resolutions, …), shared by all the
         # checks of one state of the index: several rules resolve the same destination.
         self.memo: dict[Hashable, Any] = {}
+
+    # ---- inputs ------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The workspace's settings (a file's own, with its folder's configuration: `settings_for`)."""
+        return self.configs.base
+
+    def settings_for(self, uri: str) -> Settings:
+        """The settings of one file: the workspace's, with its folder's configuration files."""
+        return self.configs.settings_for(self.path_of(uri))
+
+    def path_of(self, uri: str) -> str:
+        path = self._paths.get(uri)
+        if path is None:
+            path = self._paths[uri] = uri_path(uri)
+        return path
 
     # ---- maintenance -------------------------------------------------------
 
     def update(self, summary: FileSummary) -> set[str]:
         """Replace one file's summary. Returns the uris whose cross-file findings may change."""
+        return self.update_many([summary])
+
+    def update_many(self, summaries: Iterable[FileSummary]) -> set[str]:
+        """Replace several files' summaries (a batch places its files once, after every
+        kustomization of the batch is known). Returns the uris whose findings may change."""
         self.memo.clear()
-        old = self.files.get(summary.uri)
-        self._drop(summary.uri)
-        self.files[summary.uri] = summary
-        self._add(summary)
-        before = old.provides if old is not None else {}
-        after = summary.provides
-        changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-        # a presence-only key (namespace known, …) changes for its readers only when it appears or vanishes
-        changed = {key for key in changed if not self._presence_unchanged(key, before, after)}
-        return self._affected(summary.uri, changed)
+        todo: list[str] = []
+        relayout = False
+        for summary in summaries:
+            old = self.files.get(summary.uri)
+            if summary.kustomization != (old.kustomization if old is not None else None):
+                relayout = True
+            self.files[summary.uri] = summary
+            todo.append(summary.uri)
+        if relayout:
+            todo.extend(self._relayout())
+        affected: set[str] = set()
+        for uri in dict.fromkeys(todo):
+            affected |= self._place(uri)
+        return affected
 
     def remove(self, uri: str) -> set[str]:
         old = self.files.get(uri)
         if old is None:
             return set()
         self.memo.clear()
+        placed = self.placed.get(uri)
         self._drop(uri)
         del self.files[uri]
-        gone = [key for key, digest in old.provides.items() if digest != "" or self._presence[key] == 0]
-        affected = self._affected(uri, gone)
+        self.placed.pop(uri, None)
+        affected: set[str] = set()
+        if placed is not None:
+            gone = [key for key, digest in placed.provides.items() if digest != "" or self._presence[key] == 0]
+            affected = self._affected(uri, gone)
+        if old.kustomization is not None:
+            for other in self._relayout():
+                affected |= self._place(other)
         affected.discard(uri)
         return affected
+
+    def _relayout(self) -> list[str]:
+        """Recompute where kustomize deploys each file; the uris whose placement changed."""
+        self.kustomizations = {
+            self.path_of(uri): s.kustomization for uri, s in self.files.items() if s.kustomization is not None
+        }
+        before, self.layout = self.layout, compute_layout(self.kustomizations)
+        changed = {path for path in before.keys() | self.layout.keys() if before.get(path) != self.layout.get(path)}
+        return [uri for uri in self.files if self.path_of(uri) in changed]
+
+    def _place(self, uri: str) -> set[str]:
+        summary = self.files[uri]
+        placed = self.place(summary)
+        old = self.placed.get(uri)
+        before = old.provides if old is not None else {}
+        self._drop(uri)
+        self.placed[uri] = placed
+        self._add(uri, placed)
+        after = placed.provides
+        changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+        # a presence-only key (namespace known, …) changes for its readers only when it appears or vanishes
+        changed = {key for key in changed if not self._presence_unchanged(key, before, after)}
+        return self._affected(uri, changed)
+
+    def place(self, summary: FileSummary) -> PlacedFile:
+        """Where a file's resources are deployed, by the current layout and settings (no change to the index)."""
+        path = self.path_of(summary.uri)
+        placements = self.layout.get(path, ())
+        deploying = [p for p in placements if p.role == RESOURCE]
+        if placements and not deploying:
+            return PlacedFile(placements[0].role, [], {}, frozenset())
+        default_namespace = self.configs.settings_for(path).default_namespace
+        variants = []
+        identity = True
+        ways: list[Placement | None] = [*deploying] or [None]
+        for placement in ways:
+            resources = [_placed(r, placement, default_namespace) for r in summary.resources]
+            identity = identity and all(a is b for a, b in zip(resources, summary.resources, strict=True))
+            variants.append(Variant(placement, resources))
+        if identity and len(variants) == 1:
+            return PlacedFile(RESOURCE, variants, summary.provides, summary.requires)
+        provides, requires = dependency_keys([r for v in variants for r in v.resources], self.settings)
+        replaced = [frozenset(span for r in v.resources for span in replaced_spans(r)) for v in variants]
+        return PlacedFile(RESOURCE, variants, provides, requires, frozenset.intersection(*replaced))
 
     def _presence_unchanged(self, key: str, before: dict[str, str], after: dict[str, str]) -> bool:
         """A presence-only key another file still (or already) provides: nothing changes for its readers."""
@@ -111,45 +248,66 @@ class WorkspaceIndex:
             out |= self._dependents.get(key, set())
         return out
 
+    def readers(self, keys: Iterable[str]) -> set[str]:
+        """The files whose checks read a key, in any of its namespace forms (for navigation: the
+        files that may name a host, a Gateway…, whatever their namespace)."""
+        domain = self.settings.cluster_domain
+        return self.dependents(form for key in keys for form in all_key_forms(key, domain))
+
     def _affected(self, uri: str, changed: Iterable[str]) -> set[str]:
         affected = self.dependents(changed)
         affected.add(uri)
         return affected
 
-    def _add(self, summary: FileSummary) -> None:
-        uri = summary.uri
+    def _add(self, uri: str, placed: PlacedFile) -> None:
         entries: list[tuple[_Table, str]] = []
         domain = self.settings.cluster_domain
+        anyns = self._any
 
-        def put(table: _Table, key: str, value: object) -> None:
+        def put(table: _Table, key: str, value: object, any_table: _Table | None = None, any_key: str = "") -> None:
             table.add(key, uri, value)
             entries.append((table, key))
+            if any_table is not None and any_key:
+                any_table.add(any_key, uri, value)
+                entries.append((any_table, any_key))
 
-        for r in summary.resources:
-            put(self.by_namespace, r.namespace, r)
-            if isinstance(r, Service):
-                put(self.services, service_fqdn(r.name, r.namespace, domain), r)
-            elif isinstance(r, Workload):
-                put(self.workloads, r.namespace, r)
-                for label in r.pod_labels.items():
-                    put(self.workload_labels, _label_key(r.namespace, *label), r)
-            elif isinstance(r, ServiceEntry):
-                for ref in r.hosts:
-                    for c in host_candidates(ref.value, r.namespace, domain):
-                        put(self.service_entries, c, r)
-            elif isinstance(r, VirtualService):
-                for ref in r.hosts:
-                    for c in host_candidates(ref.value, r.namespace, domain):
-                        put(self.vs_hosts, c, r)
-            elif isinstance(r, DestinationRule):
-                if r.host is not None:
-                    for c in host_candidates(r.host.value, r.namespace, domain):
-                        put(self.destination_rules, c, r)
-            elif isinstance(r, Gateway):
-                put(self.gateways, f"{r.namespace}/{r.name}", r)
-        for key in summary.requires:
+        def put_host(table: _Table, name: str, host: str, value: object) -> None:
+            put(table, host, value, anyns[name], _any_host(host, domain))
+
+        for variant in placed.variants:
+            for r in variant.resources:
+                ns = r.namespace
+                put(self.by_namespace, ns, r)
+                put(self.by_name, r.name, r)
+                if isinstance(r, Service):
+                    put_host(self.services, "services", service_fqdn(r.name, ns, domain), r)
+                elif isinstance(r, Workload):
+                    put(self.workloads, ns, r, anyns["workloads"], ANY_NAMESPACE)
+                    for label in r.pod_labels.items():
+                        put(
+                            self.workload_labels,
+                            _label_key(ns, *label),
+                            r,
+                            anyns["workload_labels"],
+                            _label_key(ANY_NAMESPACE, *label),
+                        )
+                elif isinstance(r, ServiceEntry):
+                    for ref in r.hosts:
+                        for c in host_candidates(ref.value, ns, domain):
+                            put_host(self.service_entries, "service_entries", c, r)
+                elif isinstance(r, VirtualService):
+                    for ref in r.hosts:
+                        for c in host_candidates(ref.value, ns, domain):
+                            put_host(self.vs_hosts, "vs_hosts", c, r)
+                elif isinstance(r, DestinationRule):
+                    if r.host is not None:
+                        for c in host_candidates(r.host.value, ns, domain):
+                            put_host(self.destination_rules, "destination_rules", c, r)
+                elif isinstance(r, Gateway):
+                    put(self.gateways, f"{ns}/{r.name}", r, anyns["gateways"], f"{ANY_NAMESPACE}/{r.name}")
+        for key in placed.requires:
             self._dependents[key].add(uri)
-        for key, digest in summary.provides.items():
+        for key, digest in placed.provides.items():
             if digest == "":
                 self._presence[key] += 1
         self._entries[uri] = entries
@@ -157,7 +315,7 @@ class WorkspaceIndex:
     def _drop(self, uri: str) -> None:
         for table, key in self._entries.pop(uri, []):
             table.drop(key, uri)
-        old = self.files.get(uri)
+        old = self.placed.get(uri)
         if old is not None:
             for key, digest in old.provides.items():
                 if digest == "":
@@ -169,62 +327,157 @@ class WorkspaceIndex:
                     if not users:
                         del self._dependents[key]
 
+    # ---- placed views ------------------------------------------------------
+
+    def variants(self, uri: str) -> list[Variant]:
+        placed = self.placed.get(uri)
+        return placed.variants if placed is not None else []
+
+    def resources_in(self, uri: str) -> list[Resource]:
+        """A file's resources as deployed (the first way, when several builds deploy it)."""
+        variants = self.variants(uri)
+        return variants[0].resources if variants else []
+
+    def namespace_at(self, uri: str, line: int, written: str | None = None) -> str:
+        """The namespace of the resource at a line of a file as deployed; for a document not indexed
+        (it does not parse right now), the namespace written in it, else the one its file would get."""
+        for resource in self.resources_in(uri):
+            if resource.span.start_line <= line <= resource.span.end_line:
+                return resource.namespace
+        if written:
+            return written
+        for placement in self.layout.get(self.path_of(uri), ()):
+            if placement.role == RESOURCE and placement.namespace:
+                return placement.namespace
+        return self.settings_for(uri).default_namespace or ANY_NAMESPACE
+
+    def folder_of(self, uri: str) -> str:
+        return posixpath.dirname(self.path_of(uri))
+
+    def deployed_together(self, a: str, b: str) -> bool:
+        """Whether two files are deployed as one: in the same folder, or built by the same kustomization."""
+        if self.folder_of(a) == self.folder_of(b):
+            return True
+        builds = {build for v in self.variants(a) if v.placement is not None for build in v.placement.builds}
+        return any(v.placement is not None and builds & set(v.placement.builds) for v in self.variants(b))
+
+    def role(self, uri: str) -> str:
+        placed = self.placed.get(uri)
+        return placed.role if placed is not None else RESOURCE
+
     # ---- lookups -----------------------------------------------------------
 
     def resources(self) -> Iterator[Resource]:
-        for summary in self.files.values():
-            yield from summary.resources
+        """Every resource of the workspace as deployed (each file's first way)."""
+        for uri in self.files:
+            yield from self.resources_in(uri)
 
     def services_for(self, candidates: Iterable[str]) -> list[Service]:
-        return _unique(s for c in candidates for s in self.services.get(c))
+        return _unique(s for c in candidates for s in self._hosts(self.services, "services", c))
 
     def service_entries_for(self, candidates: Iterable[str]) -> list[ServiceEntry]:
         """ServiceEntries whose hosts cover a host: exactly, or by one of their wildcards."""
         found: list[ServiceEntry] = []
         for c in candidates:
-            found.extend(self.service_entries.get(c))
+            found.extend(self.service_entries_exactly(c))
             if not c.startswith("*"):
                 for pattern in wildcard_keys(c):
-                    found.extend(self.service_entries.get(pattern))
+                    found.extend(self._hosts(self.service_entries, "service_entries", pattern))
         return _unique(found)
 
+    def service_entries_exactly(self, candidate: str) -> list[ServiceEntry]:
+        return self._hosts(self.service_entries, "service_entries", candidate)
+
     def virtual_services_declaring(self, candidates: Iterable[str]) -> list[VirtualService]:
-        return _unique(vs for c in candidates for vs in self.vs_hosts.get(c))
+        return _unique(vs for c in candidates for vs in self._hosts(self.vs_hosts, "vs_hosts", c))
 
     def destination_rules_for(self, candidates: list[str]) -> list[DestinationRule]:
-        """The DestinationRules Istio would pick for a host: exact host matches, else the most specific wildcard."""
-        exact = _unique(dr for c in candidates for dr in self.destination_rules.get(c))
+        """The DestinationRules Istio would pick for a host: exact host matches, else the most specific
+        wildcard. For a host of unknown namespace, every DestinationRule some namespace would pick."""
+        exact = _unique(dr for c in candidates for dr in self._hosts(self.destination_rules, "destination_rules", c))
         if exact:
             return exact
         for c in candidates:
             for pattern in wildcard_keys(c):
-                found = self.destination_rules.get(pattern)
+                found = self._hosts(self.destination_rules, "destination_rules", pattern)
                 if found:
                     return _unique(found)
         return []
 
     def gateway(self, namespace: str, name: str) -> list[Gateway]:
-        return self.gateways.get(f"{namespace}/{name}")
+        if namespace == ANY_NAMESPACE:
+            return self._any["gateways"].get(f"{ANY_NAMESPACE}/{name}")
+        return _unique([*self.gateways.get(f"{namespace}/{name}"), *self.gateways.get(f"{ANY_NAMESPACE}/{name}")])
 
     def all_gateways(self) -> list[Gateway]:
         return [g for key in list(self.gateways.keys()) for g in self.gateways.get(key)]
 
     def workloads_in(self, namespace: str) -> list[Workload]:
-        return self.workloads.get(namespace)
+        """Workloads that may run in a namespace (those of unknown namespace too)."""
+        if namespace == ANY_NAMESPACE:
+            return self._any["workloads"].get(ANY_NAMESPACE)
+        return _unique([*self.workloads.get(namespace), *self.workloads.get(ANY_NAMESPACE)])
 
     def workloads_labelled(self, namespace: str, key: str, value: str) -> list[Workload]:
-        """Workloads of a namespace whose pods carry the label `key: value`."""
-        return self.workload_labels.get(_label_key(namespace, key, value))
+        """Workloads that may run in a namespace whose pods carry the label `key: value`."""
+        if namespace == ANY_NAMESPACE:
+            return self._any["workload_labels"].get(_label_key(ANY_NAMESPACE, key, value))
+        return _unique(
+            [
+                *self.workload_labels.get(_label_key(namespace, key, value)),
+                *self.workload_labels.get(_label_key(ANY_NAMESPACE, key, value)),
+            ]
+        )
 
     def in_namespace(self, namespace: str) -> list[Resource]:
+        """The resources placed in a namespace (not those of unknown namespace)."""
         return self.by_namespace.get(namespace)
 
+    def named(self, name: str) -> list[Resource]:
+        """The resources of a name, in every namespace."""
+        return self.by_name.get(name)
+
     def namespace_provides_services(self, namespace: str) -> bool:
-        """Whether the workspace declares any Service or workload in a namespace (so it 'owns' it)."""
+        """Whether the workspace places any Service or workload in a namespace."""
         return any(isinstance(r, (Service, Workload)) for r in self.by_namespace.get(namespace))
 
     def host_namespace(self, fqdn: str) -> str | None:
         return cluster_namespace(fqdn, self.settings.cluster_domain)
+
+    def _hosts(self, table: _Table[T], name: str, host: str) -> list[T]:
+        """Values under a host key: for a cluster-local host, those of its namespace and those of
+        unknown namespace; for a host of unknown namespace, those of every namespace."""
+        domain = self.settings.cluster_domain
+        ns = cluster_namespace(host, domain)
+        if ns is None:
+            return table.get(host)
+        if ns == ANY_NAMESPACE:
+            return self._any[name].get(host)
+        return [*table.get(host), *table.get(in_namespace(host, ANY_NAMESPACE, domain))]
+
+
+def _any_host(host: str, domain: str) -> str:
+    """The key of a cluster-local host with any namespace; "" for other hosts."""
+    return in_namespace(host, ANY_NAMESPACE, domain) if cluster_namespace(host, domain) is not None else ""
+
+
+def _placed(resource: Resource, placement: Placement | None, default_namespace: str) -> Resource:
+    """A resource as one way of deploying it has it: namespace and name set by the build (or the
+    default namespace), fields a replacement overwrites marked unknown. The resource itself when
+    nothing changes."""
+    namespace = resource.namespace
+    name = resource.name
+    if namespace != "":  # namespaced
+        if placement is not None and placement.namespace:
+            namespace = placement.namespace
+        elif namespace == ANY_NAMESPACE and default_namespace:
+            namespace = default_namespace
+    if placement is not None and resource.kind not in _NEVER_RENAMED:
+        name = f"{placement.name_prefix}{name}{placement.name_suffix}"
+    marked = mark_replaced(resource, placement.replacements) if placement is not None else resource
+    if namespace == resource.namespace and name == resource.name:
+        return marked
+    return dataclasses.replace(marked, namespace=namespace, name=name)
 
 
 def _label_key(namespace: str, key: str, value: str) -> str:

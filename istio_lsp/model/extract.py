@@ -5,7 +5,9 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 
+from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.resources import (
+    CLUSTER_SCOPED_KINDS,
     ISTIO_KINDS,
     WORKLOAD_KINDS,
     Delegate,
@@ -29,14 +31,16 @@ from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, 
 from istio_lsp.syntax.nodes import get, integer, is_plain, items, key_node, path, scalar, string_map
 
 MAX_DEPTH = 10_000
+# istioctl's annotation that silences analyzer messages on one resource
+SUPPRESS_ANNOTATION = "galley.istio.io/analyze-suppress"
 
 
-def resources_of(doc: YamlDocument, uri: str, default_namespace: str) -> list[Resource]:
+def resources_of(doc: YamlDocument, uri: str) -> list[Resource]:
     """Every resource a document holds: itself, or the items of a `kind: List`."""
-    return [resource for resource, _ in resource_nodes(doc, uri, default_namespace)]
+    return [resource for resource, _ in resource_nodes(doc, uri)]
 
 
-def resource_nodes(doc: YamlDocument, uri: str, default_namespace: str) -> list[tuple[Resource, MappingNode]]:
+def resource_nodes(doc: YamlDocument, uri: str) -> list[tuple[Resource, MappingNode]]:
     """Each resource of a document with the mapping node it was read from."""
     root = doc.root
     if not isinstance(root, MappingNode):
@@ -46,7 +50,7 @@ def resource_nodes(doc: YamlDocument, uri: str, default_namespace: str) -> list[
     nodes = items(listed) if kind.endswith("List") and isinstance(listed, SequenceNode) else [root]
     out: list[tuple[Resource, MappingNode]] = []
     for node in nodes:
-        resource = _resource(doc, node, uri, default_namespace)
+        resource = _resource(doc, node, uri)
         if resource is not None and isinstance(node, MappingNode):
             out.append((resource, node))
     return out
@@ -95,7 +99,7 @@ def _strings(node: Node | None) -> list[str]:
     return [v for v in (scalar(item) for item in items(node)) if v is not None]
 
 
-def _resource(doc: YamlDocument, node: Node, uri: str, default_namespace: str) -> Resource | None:
+def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
     if not isinstance(node, MappingNode):
         return None
     kind = scalar(get(node, "kind"))
@@ -105,7 +109,9 @@ def _resource(doc: YamlDocument, node: Node, uri: str, default_namespace: str) -
     metadata = get(node, "metadata")
     name_node = get(metadata, "name")
     name = scalar(name_node) or scalar(get(metadata, "generateName")) or ""
-    namespace = scalar(get(metadata, "namespace")) or ("" if kind == "Namespace" else default_namespace)
+    written = scalar(get(metadata, "namespace"))
+    # a namespace-less resource is deployed where it is applied: the index places it (kustomize, settings)
+    namespace = "" if kind in CLUSTER_SCOPED_KINDS else (written or ANY_NAMESPACE)
     span = content_span(doc, node)
     name_span = doc.span_of(name_node) if name_node is not None else doc.span_of(get(node, "kind") or node)
     base = dict(
@@ -118,7 +124,8 @@ def _resource(doc: YamlDocument, node: Node, uri: str, default_namespace: str) -
         span=span,
         name_span=name_span,
         labels=string_map(get(metadata, "labels")),
-        namespace_explicit=scalar(get(metadata, "namespace")) is not None,
+        namespace_explicit=written is not None,
+        analyze_suppress=scalar(path(metadata, "annotations", SUPPRESS_ANNOTATION)),
     )
     spec = get(node, "spec")
     group = api_version.split("/")[0] if "/" in api_version else ""

@@ -7,6 +7,10 @@ import ipaddress
 
 _IP_CHARACTERS = frozenset("0123456789abcdefABCDEF.:")
 
+# The namespace of a resource that says none and that no kustomization places: whichever
+# namespace it is applied to (`kubectl apply -n`). Lookups treat it as any namespace.
+ANY_NAMESPACE = "*"
+
 
 def is_ip(host: str) -> bool:
     if not _IP_CHARACTERS.issuperset(host.partition("%")[0]):
@@ -52,6 +56,17 @@ def cluster_namespace(fqdn: str, domain: str) -> str | None:
     return labels[1] if len(labels) == 2 else None
 
 
+def in_namespace(fqdn: str, namespace: str, domain: str) -> str:
+    """A cluster-local FQDN with its namespace label replaced (`a.b.svc.<domain>` → `a.<ns>.svc.<domain>`)."""
+    name = fqdn.partition(".")[0]
+    return f"{name}.{namespace}.svc.{domain}"
+
+
+def namespaces_match(a: str, b: str) -> bool:
+    """Whether two namespaces can be the same one: equal, or either is not known."""
+    return a in (b, ANY_NAMESPACE) or b == ANY_NAMESPACE
+
+
 def wildcard_keys(host: str) -> list[str]:
     """Wildcard patterns that would cover `host`, most specific first (`a.b.c` → `*.b.c`, `*.c`, `*`)."""
     labels = host.split(".")
@@ -73,6 +88,7 @@ def visible(export_to: list[str], owner_namespace: str, consumer_namespace: str)
     """Whether config with this exportTo, living in `owner_namespace`, is visible to `consumer_namespace`.
 
     Empty exportTo means exported everywhere (Istio's default, absent mesh-wide overrides).
+    A namespace that is not known may be any: visible when some namespace would see it.
     """
     if not export_to:
         return True
@@ -80,9 +96,9 @@ def visible(export_to: list[str], owner_namespace: str, consumer_namespace: str)
         entry = entry.strip()
         if entry == "*":
             return True
-        if entry == "." and consumer_namespace == owner_namespace:
+        if entry == "." and namespaces_match(consumer_namespace, owner_namespace):
             return True
-        if entry == consumer_namespace:
+        if entry not in (".", "~") and namespaces_match(entry, consumer_namespace):
             return True
     return False
 

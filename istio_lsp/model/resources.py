@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.syntax import Span
 
 # Positions kept as plain numbers, not as a Span, are marked so that a resource can be moved
@@ -29,6 +30,27 @@ ISTIO_KINDS: dict[str, tuple[str, ...]] = {
     "PeerAuthentication": SECURITY_VERSIONS,
     "RequestAuthentication": SECURITY_VERSIONS,
 }
+
+# Kinds that live in no namespace: `metadata.namespace` and kustomize's `namespace:` do not apply.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "APIService",
+        "PersistentVolume",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+        "GatewayClass",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "Node",
+    }
+)
 
 WORKLOAD_KINDS: dict[str, tuple[str, ...]] = {
     "Deployment": ("apps/v1",),
@@ -55,18 +77,22 @@ class Resource:
     kind: str
     api_version: str
     name: str
-    namespace: str
+    namespace: str  # as deployed: written, set by a kustomization, ANY_NAMESPACE when unknown, "" when cluster-scoped
     uri: str
     doc_index: int = field(metadata=DOC_INDEX)
     span: Span  # the whole document
     name_span: Span  # metadata.name's value, or the document start when missing
     labels: dict[str, str] = field(default_factory=dict)
-    namespace_explicit: bool = True
+    namespace_explicit: bool = True  # `metadata.namespace` is written in the file
+    analyze_suppress: str | None = None  # the `galley.istio.io/analyze-suppress` annotation, as written
 
     @property
     def display(self) -> str:
-        """`Kind namespace/name`, the resource id used in CLI output and messages."""
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+        """`Kind namespace/name`, the resource id used in CLI output and messages (`Kind name` when the
+        namespace is not known or there is none)."""
+        if self.namespace in ("", ANY_NAMESPACE):
+            return f"{self.kind} {self.name}"
+        return f"{self.kind} {self.namespace}/{self.name}"
 
 
 @dataclass(slots=True)

@@ -68,6 +68,11 @@ def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
 async def fix_titles_and_edits(
     client: LanguageClient, uri: str, diagnostic: types.Diagnostic
 ) -> list[types.CodeAction]:
+    """The diagnostic's own fixes (without the suppression comments every diagnostic offers)."""
+    return [a for a in await code_actions(client, uri, diagnostic) if not a.title.startswith("Suppress `")]
+
+
+async def code_actions(client: LanguageClient, uri: str, diagnostic: types.Diagnostic) -> list[types.CodeAction]:
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),

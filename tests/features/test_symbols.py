@@ -71,7 +71,7 @@ def test_several_documents_and_lists() -> None:
     assert outline(document_symbols(ws.index, uri("all.yaml"), convert)) == [
         ("Service x/a", []),
         ("Service x/b", []),
-        ("ServiceEntry default/ext", ["api.example.com", "db.example.com"]),
+        ("ServiceEntry ext", ["api.example.com", "db.example.com"]),
     ]
 
 

@@ -81,7 +81,7 @@ def run_rules(yaml_text: str, codes: set[str]) -> tuple[float, list[str]]:
     """CPU seconds the rules `codes` take on the document's resources, and the codes they report."""
     settings = Settings()
     doc = parse_file(textwrap.dedent(yaml_text)).documents[0]
-    resources = resource_nodes(doc, URI, settings.default_namespace)
+    resources = resource_nodes(doc, URI)
     started = time.process_time()
     found: list[str] = []
     for resource, node in resources:
