@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -77,6 +77,35 @@ class _Table(Generic[T]):
         return self._by_key.keys()
 
 
+class _Namespaced(_Table[T]):
+    """A table whose keys name a namespace (`reviews.shop.svc.cluster.local`, `shop/gw`, `shop`).
+
+    Values are kept under their key (one of a resource of unknown namespace under its
+    ANY_NAMESPACE key), and once more, in `any`, under their key with ANY_NAMESPACE: `lookup`
+    of a key in a namespace finds those of that namespace and those of unknown namespace; of a
+    key in ANY_NAMESPACE, those of every namespace."""
+
+    def __init__(self, namespace_of: Callable[[str], str | None], with_namespace: Callable[[str, str], str]) -> None:
+        super().__init__()
+        self.any = _Table[T]()
+        self._namespace_of = namespace_of  # None: the key names no namespace (an external host)
+        self._with_namespace = with_namespace
+
+    def places(self, key: str) -> list[tuple[_Table[T], str]]:
+        """Where a value of `key` goes."""
+        if self._namespace_of(key) is None:
+            return [(self, key)]
+        return [(self, key), (self.any, self._with_namespace(key, ANY_NAMESPACE))]
+
+    def lookup(self, key: str) -> list[T]:
+        namespace = self._namespace_of(key)
+        if namespace is None:
+            return self.get(key)
+        if namespace == ANY_NAMESPACE:
+            return self.any.get(key)
+        return [*self.get(key), *self.get(self._with_namespace(key, ANY_NAMESPACE))]
+
+
 @dataclass(slots=True)
 class Variant:
     """A file's resources as one way of deploying it places them."""
@@ -105,23 +134,24 @@ class WorkspaceIndex:
         self.kustomizations: dict[str, Kustomization] = {}  # path → kustomization
         self.layout: dict[str, tuple[Placement, ...]] = {}  # path → how builds deploy the file
         self._paths: dict[str, str] = {}  # uri → path
-        # Namespaced tables come in pairs: by the exact key (a namespace-less resource under its
-        # ANY_NAMESPACE key) and by the key with any namespace (every resource, for lookups
-        # from a resource of unknown namespace).
-        self.services = _Table[Service]()  # by FQDN
-        self.service_entries = _Table[ServiceEntry]()  # by host candidate, wildcards as written
-        self.vs_hosts = _Table[VirtualService]()  # by host candidate
-        self.destination_rules = _Table[DestinationRule]()  # by host candidate
-        self.gateways = _Table[Gateway]()  # by ns/name
-        self.workloads = _Table[Workload]()  # by namespace
-        self.workload_labels = _Table[Workload]()  # by "namespace/key=value" of each pod label
+        domain = self.settings.cluster_domain
+
+        def host_namespace(host: str) -> str | None:
+            return cluster_namespace(host, domain)
+
+        def host_in(host: str, namespace: str) -> str:
+            return in_namespace(host, namespace, domain)
+
+        self.services = _Namespaced[Service](host_namespace, host_in)  # by FQDN
+        # by host candidate, wildcards as written
+        self.service_entries = _Namespaced[ServiceEntry](host_namespace, host_in)
+        self.vs_hosts = _Namespaced[VirtualService](host_namespace, host_in)  # by host candidate
+        self.destination_rules = _Namespaced[DestinationRule](host_namespace, host_in)  # by host candidate
+        self.gateways = _Namespaced[Gateway](_leading, _lead_in)  # by ns/name
+        self.workloads = _Namespaced[Workload](_leading, _lead_in)  # by namespace
+        self.workload_labels = _Namespaced[Workload](_leading, _lead_in)  # by "namespace/key=value" of each pod label
         self.by_namespace = _Table[Resource]()  # every resource, by namespace
         self.by_name = _Table[Resource]()  # every resource, by name
-        self._any = {
-            name: _Table[Any]()
-            for name in ("services", "service_entries", "vs_hosts", "destination_rules", "gateways", "workloads")
-        }
-        self._any["workload_labels"] = _Table[Any]()
         self._dependents: dict[str, set[str]] = defaultdict(set)  # requires-key → uris
         self._presence: Counter[str] = Counter()  # presence-only provides-key → how many files provide it
         self._entries: dict[str, list[tuple[_Table, str]]] = {}  # uri → where its values went
@@ -262,17 +292,11 @@ class WorkspaceIndex:
     def _add(self, uri: str, placed: PlacedFile) -> None:
         entries: list[tuple[_Table, str]] = []
         domain = self.settings.cluster_domain
-        anyns = self._any
 
-        def put(table: _Table, key: str, value: object, any_table: _Table | None = None, any_key: str = "") -> None:
-            table.add(key, uri, value)
-            entries.append((table, key))
-            if any_table is not None and any_key:
-                any_table.add(any_key, uri, value)
-                entries.append((any_table, any_key))
-
-        def put_host(table: _Table, name: str, host: str, value: object) -> None:
-            put(table, host, value, anyns[name], _any_host(host, domain))
+        def put(table: _Table, key: str, value: object) -> None:
+            for place, place_key in table.places(key) if isinstance(table, _Namespaced) else [(table, key)]:
+                place.add(place_key, uri, value)
+                entries.append((place, place_key))
 
         for variant in placed.variants:
             for r in variant.resources:
@@ -280,31 +304,25 @@ class WorkspaceIndex:
                 put(self.by_namespace, ns, r)
                 put(self.by_name, r.name, r)
                 if isinstance(r, Service):
-                    put_host(self.services, "services", service_fqdn(r.name, ns, domain), r)
+                    put(self.services, service_fqdn(r.name, ns, domain), r)
                 elif isinstance(r, Workload):
-                    put(self.workloads, ns, r, anyns["workloads"], ANY_NAMESPACE)
+                    put(self.workloads, ns, r)
                     for label in r.pod_labels.items():
-                        put(
-                            self.workload_labels,
-                            _label_key(ns, *label),
-                            r,
-                            anyns["workload_labels"],
-                            _label_key(ANY_NAMESPACE, *label),
-                        )
+                        put(self.workload_labels, _label_key(ns, *label), r)
                 elif isinstance(r, ServiceEntry):
                     for ref in r.hosts:
                         for c in host_candidates(ref.value, ns, domain):
-                            put_host(self.service_entries, "service_entries", c, r)
+                            put(self.service_entries, c, r)
                 elif isinstance(r, VirtualService):
                     for ref in r.hosts:
                         for c in host_candidates(ref.value, ns, domain):
-                            put_host(self.vs_hosts, "vs_hosts", c, r)
+                            put(self.vs_hosts, c, r)
                 elif isinstance(r, DestinationRule):
                     if r.host is not None:
                         for c in host_candidates(r.host.value, ns, domain):
-                            put_host(self.destination_rules, "destination_rules", c, r)
+                            put(self.destination_rules, c, r)
                 elif isinstance(r, Gateway):
-                    put(self.gateways, f"{ns}/{r.name}", r, anyns["gateways"], f"{ANY_NAMESPACE}/{r.name}")
+                    put(self.gateways, f"{ns}/{r.name}", r)
         for key in placed.requires:
             self._dependents[key].add(uri)
         for key, digest in placed.provides.items():
@@ -373,7 +391,7 @@ class WorkspaceIndex:
             yield from self.resources_in(uri)
 
     def services_for(self, candidates: Iterable[str]) -> list[Service]:
-        return _unique(s for c in candidates for s in self._hosts(self.services, "services", c))
+        return _unique(s for c in candidates for s in self.services.lookup(c))
 
     def service_entries_for(self, candidates: Iterable[str]) -> list[ServiceEntry]:
         """ServiceEntries whose hosts cover a host: exactly, or by one of their wildcards."""
@@ -382,52 +400,41 @@ class WorkspaceIndex:
             found.extend(self.service_entries_exactly(c))
             if not c.startswith("*"):
                 for pattern in wildcard_keys(c):
-                    found.extend(self._hosts(self.service_entries, "service_entries", pattern))
+                    found.extend(self.service_entries.lookup(pattern))
         return _unique(found)
 
     def service_entries_exactly(self, candidate: str) -> list[ServiceEntry]:
-        return self._hosts(self.service_entries, "service_entries", candidate)
+        return self.service_entries.lookup(candidate)
 
     def virtual_services_declaring(self, candidates: Iterable[str]) -> list[VirtualService]:
-        return _unique(vs for c in candidates for vs in self._hosts(self.vs_hosts, "vs_hosts", c))
+        return _unique(vs for c in candidates for vs in self.vs_hosts.lookup(c))
 
     def destination_rules_for(self, candidates: list[str]) -> list[DestinationRule]:
         """The DestinationRules Istio would pick for a host: exact host matches, else the most specific
         wildcard. For a host of unknown namespace, every DestinationRule some namespace would pick."""
-        exact = _unique(dr for c in candidates for dr in self._hosts(self.destination_rules, "destination_rules", c))
+        exact = _unique(dr for c in candidates for dr in self.destination_rules.lookup(c))
         if exact:
             return exact
         for c in candidates:
             for pattern in wildcard_keys(c):
-                found = self._hosts(self.destination_rules, "destination_rules", pattern)
+                found = self.destination_rules.lookup(pattern)
                 if found:
                     return _unique(found)
         return []
 
     def gateway(self, namespace: str, name: str) -> list[Gateway]:
-        if namespace == ANY_NAMESPACE:
-            return self._any["gateways"].get(f"{ANY_NAMESPACE}/{name}")
-        return _unique([*self.gateways.get(f"{namespace}/{name}"), *self.gateways.get(f"{ANY_NAMESPACE}/{name}")])
+        return _unique(self.gateways.lookup(f"{namespace}/{name}"))
 
     def all_gateways(self) -> list[Gateway]:
         return [g for key in list(self.gateways.keys()) for g in self.gateways.get(key)]
 
     def workloads_in(self, namespace: str) -> list[Workload]:
         """Workloads that may run in a namespace (those of unknown namespace too)."""
-        if namespace == ANY_NAMESPACE:
-            return self._any["workloads"].get(ANY_NAMESPACE)
-        return _unique([*self.workloads.get(namespace), *self.workloads.get(ANY_NAMESPACE)])
+        return _unique(self.workloads.lookup(namespace))
 
     def workloads_labelled(self, namespace: str, key: str, value: str) -> list[Workload]:
         """Workloads that may run in a namespace whose pods carry the label `key: value`."""
-        if namespace == ANY_NAMESPACE:
-            return self._any["workload_labels"].get(_label_key(ANY_NAMESPACE, key, value))
-        return _unique(
-            [
-                *self.workload_labels.get(_label_key(namespace, key, value)),
-                *self.workload_labels.get(_label_key(ANY_NAMESPACE, key, value)),
-            ]
-        )
+        return _unique(self.workload_labels.lookup(_label_key(namespace, key, value)))
 
     def in_namespace(self, namespace: str) -> list[Resource]:
         """The resources placed in a namespace (not those of unknown namespace)."""
@@ -443,22 +450,6 @@ class WorkspaceIndex:
 
     def host_namespace(self, fqdn: str) -> str | None:
         return cluster_namespace(fqdn, self.settings.cluster_domain)
-
-    def _hosts(self, table: _Table[T], name: str, host: str) -> list[T]:
-        """Values under a host key: for a cluster-local host, those of its namespace and those of
-        unknown namespace; for a host of unknown namespace, those of every namespace."""
-        domain = self.settings.cluster_domain
-        ns = cluster_namespace(host, domain)
-        if ns is None:
-            return table.get(host)
-        if ns == ANY_NAMESPACE:
-            return self._any[name].get(host)
-        return [*table.get(host), *table.get(in_namespace(host, ANY_NAMESPACE, domain))]
-
-
-def _any_host(host: str, domain: str) -> str:
-    """The key of a cluster-local host with any namespace; "" for other hosts."""
-    return in_namespace(host, ANY_NAMESPACE, domain) if cluster_namespace(host, domain) is not None else ""
 
 
 def _placed(resource: Resource, placement: Placement | None, default_namespace: str) -> Resource:
@@ -478,6 +469,16 @@ def _placed(resource: Resource, placement: Placement | None, default_namespace: 
     if namespace == resource.namespace and name == resource.name:
         return marked
     return dataclasses.replace(marked, namespace=namespace, name=name)
+
+
+def _leading(key: str) -> str:
+    """The namespace of a `ns/…` or `ns` key."""
+    return key.partition("/")[0]
+
+
+def _lead_in(key: str, namespace: str) -> str:
+    _, slash, rest = key.partition("/")
+    return f"{namespace}{slash}{rest}"
 
 
 def _label_key(namespace: str, key: str, value: str) -> str:
