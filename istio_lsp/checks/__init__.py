@@ -175,8 +175,9 @@ def _local_findings(summary: FileSummary, placed: PlacedFile | None) -> list[Fin
         return list(findings)
     if placed.role != RESOURCE:
         codes = _PATCH_CODES if placed.role == PATCH else _SUPPORT_CODES
-        # `$patch`, `$setElementOrder/…`: strategic-merge directives, not fields
-        findings = [f for f in findings if f.code in codes and "`$" not in f.message]
+        # `$patch`, `$setElementOrder/…` are strategic-merge directives, not unknown fields
+        directive = "Unknown field `$"
+        findings = [f for f in findings if f.code in codes and not f.message.startswith(directive)]
     if placed.replaced:
         findings = [f for f in findings if not any(f.span.inside(span) for span in placed.replaced)]
     return list(findings)

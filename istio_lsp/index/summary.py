@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from istio_lsp.findings import Finding
 from istio_lsp.index.config import is_config_path
@@ -128,18 +129,12 @@ def summarize(
     last_newline = text.rfind("\n")
     summary.end = (text.count("\n"), utf16_len(text[last_newline + 1 :]))
     path = uri_path(uri)
-    if summary.skipped is None and _TEMPLATE_NAME.search(posixpath.basename(path)):
-        summary.skipped = SkippedFile(
-            "template",
-            f"File skipped: its name marks it as a template (`{posixpath.basename(path)}`), which a tool fills "
-            f"in before it is applied. Check what the tool writes out instead.",
-            Span(0, 0, 0, 0),
-        )
-    if summary.skipped is None and is_config_path(path):
-        pass  # a project configuration: read by the index, its problems reported by their own rule
-    elif summary.skipped is None and is_kustomization_path(path):
+    if summary.skipped is None:
+        summary.skipped = _named_as_template(path)
+    if summary.skipped is None and is_kustomization_path(path):
         _read_kustomization(summary, text)
-    elif summary.skipped is None:
+    # a project configuration is read by the index, its problems reported by their own rule
+    elif summary.skipped is None and not is_config_path(path):
         reusable = _reusable(previous, summary)
         pieces = split_documents(text)
         summary.document_count = len(pieces)
@@ -169,20 +164,31 @@ _TEMPLATE_NAME = re.compile(r"[._-](template|tmpl|tpl)[._-]", re.IGNORECASE)
 
 def uri_path(uri: str) -> str:
     """The `/`-separated path of a URI (`file:///a/b%20c.yaml` → `/a/b c.yaml`)."""
-    from urllib.parse import unquote, urlparse
-
     return unquote(urlparse(uri).path)
+
+
+def _named_as_template(path: str) -> SkippedFile | None:
+    name = posixpath.basename(path)
+    if _TEMPLATE_NAME.search(name) is None:
+        return None
+    return SkippedFile(
+        "template",
+        f"File skipped: its name marks it as a template (`{name}`), which a tool fills in before it is "
+        f"applied. Check what the tool writes out instead.",
+        Span(0, 0, 0, 0),
+    )
 
 
 def _read_kustomization(summary: FileSummary, text: str) -> None:
     """A kustomization file: its syntax problems and what it builds; it holds no resources."""
-    for index, (line, piece) in enumerate(split_documents(text)):
+    pieces = split_documents(text)
+    summary.document_count = len(pieces)
+    for index, (line, piece) in enumerate(pieces):
         doc = parse_document(piece, index, line)
         if doc.error is not None:
             summary.syntax_errors.append(doc.error)
         elif summary.kustomization is None:
             summary.kustomization = read_kustomization(doc.root)
-    summary.document_count = len(split_documents(text))
 
 
 _TEMPLATE = (
