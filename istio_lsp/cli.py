@@ -16,7 +16,7 @@ from istio_lsp import __version__
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.index.bulk import read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
-from istio_lsp.index.config import ProjectConfigs, read_config
+from istio_lsp.index.config import ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.discovery import discover
 from istio_lsp.settings import Settings
 
@@ -89,13 +89,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ProjectConfigs:
     """The settings every file starts from (`--config`), and the flags that override project files."""
-    data: dict[str, Any] = {}
+    base = Settings()
     if args.config is not None:
         text = _read_config_text(args, parser)
         config = read_config(args.config.resolve().as_uri(), str(args.config), text, top=True)
-        _exit_on_problems(parser, [(args.config, p.span.start_line, p.message) for p in config.problems])
-        data = {name: value for name, value in config.values.items()}
-    base = Settings().with_values(data)
+        _exit_on_problems(parser, [(args.config, f.span.start_line, f.message) for f in _problems(config)])
+        base = base.with_values(config.values)
     if args.exclude:
         base = base.with_values({"exclude": (*base.exclude, *args.exclude)})
     forced: dict[str, Any] = {}
@@ -109,6 +108,7 @@ def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Proje
     ):
         if extra:
             forced[name] = tuple(extra)
+    # the single-valued flags are the workspace's settings too (the cluster domain keys the index)
     return ProjectConfigs(base.with_values({k: v for k, v in forced.items() if not isinstance(v, tuple)}), forced)
 
 
@@ -130,21 +130,25 @@ def _shown(where: Path | str) -> str:
     return display_path(where) if isinstance(where, str) else str(where)
 
 
+def _problems(config: ProjectConfig) -> list[Finding]:
+    """What is wrong in a configuration file, unknown rule codes included."""
+    from istio_lsp.checks import RULES_BY_CODE
+    from istio_lsp.checks.invalid_config import config_findings
+
+    return list(config_findings(config, RULES_BY_CODE))
+
+
 def _check_configuration(configs: ProjectConfigs, parser: argparse.ArgumentParser) -> None:
     """Stop with exit status 2 when a configuration file or a flag is wrong: half-applied
     settings would report or hide the wrong things."""
     from istio_lsp.checks import RULES_BY_CODE
-    from istio_lsp.checks.invalid_config import config_findings
 
     unknown = [code for code in configs.forced.get("disabled_rules", ()) if code not in RULES_BY_CODE]
     if unknown:
         parser.exit(2, f"istio-lsp: unknown rule code(s): {', '.join(unknown)}\n")
-    problems = [
-        (f.uri, f.span.start_line, f.message)
-        for config in sorted(configs.by_folder.values(), key=lambda c: c.uri)
-        for f in config_findings(config, RULES_BY_CODE)
-    ]
-    _exit_on_problems(parser, problems)
+    _exit_on_problems(
+        parser, [(f.uri, f.span.start_line, f.message) for c in configs.by_folder.values() for f in _problems(c)]
+    )
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -66,7 +66,8 @@ class IstioLanguageServer(LanguageServer):
         self.client_uri: dict[str, str] = {}  # normalised uri → the spelling the client used
         self.cache = SummaryCache(None)
         self.events = 0  # edits and file changes seen, so indexing knows whether any came while it ran
-        self.reindex: asyncio.Future[None] | None = None  # a re-index after the settings changed
+        self.reindex: asyncio.Future[None] | None = None  # the latest re-index after the settings changed
+        self.generation = 0  # of indexing runs: a run that a newer one started after gives way to it
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # Log instead of popping up a message box for every internal error.
@@ -194,7 +195,10 @@ async def _watch_files(ls: IstioLanguageServer) -> None:
                     id="istio-lsp-watch-yaml",
                     method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                     register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                        watchers=[types.FileSystemWatcher(glob_pattern="**/*.{yaml,yml}")]
+                        watchers=[
+                            types.FileSystemWatcher(glob_pattern="**/*.{yaml,yml}"),
+                            types.FileSystemWatcher(glob_pattern="**/Kustomization"),
+                        ]
                     ),
                 )
             ]
@@ -208,8 +212,13 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     When no file changed since the last run (its snapshot), the snapshot's findings are
     published at once and the index is rebuilt behind them. Either way, only files that a
     change since then can have reached are checked again; the others keep their findings.
+
+    The new index is built aside: requests meanwhile read the previous one, whole. When a newer
+    run starts (the settings changed again), this one gives way to it.
     """
     ls.indexed.clear()
+    ls.generation += 1
+    generation = ls.generation
     settings = ls.settings
     events = ls.events
     started_ns = time.time_ns()
@@ -217,7 +226,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     _report_status(ls, "indexing", 0, 0)
     open_configs = {normalize(d.uri): d.source for d in _open_documents(ls) if is_config_path(d.uri)}
     paths, configs = await asyncio.to_thread(_discover_all, ls.roots, settings, open_configs)
-    ls.index = WorkspaceIndex(configs=configs)
+    index = WorkspaceIndex(configs=configs)
     _report_status(ls, "indexing", 0, len(paths))
     key = snapshot_key(sorted({root.resolve() for root in ls.roots}), settings)
     previous = await asyncio.to_thread(ls.cache.get_snapshot, key)
@@ -243,7 +252,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
         for summary in summaries:
             # disk first, also for open files: their unsaved text replaces it below, and the
             # difference tells which other files it affects
-            ls.index.update(summary)
+            index.update(summary)
             disk[summary.uri] = summary.digest
         done += len(summaries)
         _report_status(ls, "indexing", done, len(paths))
@@ -253,6 +262,11 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
                 types.WorkDoneProgressReport(message=f"{done}/{len(paths)} files", percentage=done * 100 // len(paths)),
             )
     await producer
+    if generation != ls.generation:  # a newer run, with newer settings, publishes instead
+        if token:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="restarted"))
+        return
+    ls.index = index
     # what changed on disk since the snapshot, measured before unsaved text joins the index
     reached = stale_files(ls.index, states, previous, ls.cache, RULES) if previous is not None else None
     affected: set[str] = set()
@@ -458,9 +472,7 @@ def _flush(ls: IstioLanguageServer) -> None:
 
 
 def _reindex_soon(ls: IstioLanguageServer) -> None:
-    """Index the workspace again (its settings changed), replacing a re-index already under way."""
-    if ls.reindex is not None and not ls.reindex.done():
-        ls.reindex.cancel()
+    """Index the workspace again (its settings changed); a run already under way gives way to it."""
     ls.reindex = asyncio.ensure_future(_index_workspace(ls))
 
 

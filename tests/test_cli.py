@@ -632,7 +632,7 @@ def test_bad_setting_values_are_errors(workspace: Path) -> None:
     assert any(
         line.endswith(
             "settings.yaml:1: error: `severity`: gateway-not-found: 'loud' is not one of "
-            "error, warning, information, hint, off"
+            "error, warning, information, hint, off."
         )
         for line in lines
     ), lines
