@@ -654,3 +654,23 @@ def test_cached_runs_report_the_same(workspace: Path, tmp_path: Path) -> None:
     (workspace / "mesh" / "routes.yaml").write_text(ROUTES.replace("host: ratings", "host: reviews"), encoding="utf-8")
     edited = json.loads(run(workspace, "check", "--format", "json", ".", cache=cache).stdout)["diagnostics"]
     assert "destination-host-not-found" not in codes(edited)
+
+
+# ---- suppressions --------------------------------------------------------------------
+
+
+def test_suppression_comments(workspace: Path) -> None:
+    routes = workspace / "mesh" / "routes.yaml"
+    routes.write_text(
+        ROUTES.replace("    mirror:\n", "    mirror:\n      # istio-lsp: disable-next-line IST0101\n"),
+        encoding="utf-8",
+    )
+    _, diagnostics = check_json(workspace, "mesh")
+    assert "destination-host-not-found" not in codes(diagnostics)
+    assert "unused-suppression" not in codes(diagnostics)
+    # a comment for a code its line does not have silences nothing, and says so
+    routes.write_text(ROUTES.replace("host: ratings", "host: ratings  # istio-lsp: disable subset-not-found"))
+    _, diagnostics = check_json(workspace, "mesh")
+    assert "destination-host-not-found" in codes(diagnostics)
+    (unused,) = [d for d in diagnostics if d["code"] == "unused-suppression"]
+    assert unused["severity"] == "hint" and "`subset-not-found`" in unused["message"]

@@ -87,6 +87,8 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
         value = None
         if problem is None:
             value, problem = parse_value(name, raw)
+        if problem is None and name == "exclude":
+            problem = _bad_pattern(value)
         if problem is not None:
             where = doc.span_of(node) if node is not None else span
             config.problems.append(ConfigProblem(f"`{written}`: {problem}", where, name))
@@ -94,6 +96,18 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
             config.values[name] = value
             config.key_spans[name] = span
     return config
+
+
+def _bad_pattern(patterns: tuple[str, ...]) -> str | None:
+    """What is wrong with the first gitignore-style pattern that cannot be read, or None."""
+    import pathspec  # here: most runs read no configuration file at all
+
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except Exception as exc:  # pathspec raises its own errors and re's
+            return f"pattern {pattern!r} cannot be read as a gitignore pattern ({exc})"
+    return None
 
 
 def _value(node: Node, doc: Any) -> tuple[Any, str | None]:
