@@ -22,6 +22,13 @@ def layout(tree: dict[str, str]) -> dict:
     return compute_layout({path: kustomization(text) for path, text in tree.items()})
 
 
+def indexed(files: dict[str, str]) -> WorkspaceIndex:
+    """The files (uri → text) indexed in one batch, as the CLI does."""
+    index = WorkspaceIndex()
+    index.update_many(analyze_text(uri, text, index.settings_for(uri)) for uri, text in files.items())
+    return index
+
+
 def test_the_outermost_namespace_wins_and_prefixes_nest() -> None:
     placed = layout(
         {
@@ -129,13 +136,13 @@ def test_a_file_no_kustomization_lists_is_applied_as_it_is() -> None:
 
 
 def test_namespace_transformer_overrides_what_the_file_says() -> None:
-    index = WorkspaceIndex()
-    files = {
-        "file:///r/o/kustomization.yaml": "namespace: prod\nresources: [svc.yaml]\n",
-        "file:///r/o/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: dev}\n---\n"
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n",
-    }
-    index.update_many(analyze_text(uri, text, index.settings_for(uri)) for uri, text in files.items())
+    index = indexed(
+        {
+            "file:///r/o/kustomization.yaml": "namespace: prod\nresources: [svc.yaml]\n",
+            "file:///r/o/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: dev}\n---\n"
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n",
+        }
+    )
     service, namespace = index.resources_in("file:///r/o/svc.yaml")
     assert (service.namespace, service.display) == ("prod", "Service prod/a")
     assert namespace.namespace == ""  # cluster-scoped: kustomize's namespace does not apply
@@ -144,7 +151,6 @@ def test_namespace_transformer_overrides_what_the_file_says() -> None:
 
 
 def test_a_kustomization_edit_moves_its_files() -> None:
-    index = WorkspaceIndex()
     routes = textwrap.dedent(
         """\
         apiVersion: networking.istio.io/v1
@@ -159,12 +165,13 @@ def test_a_kustomization_edit_moves_its_files() -> None:
         """
     )
     gateway = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: main, namespace: edge}\n"
-    files = {
-        "file:///r/app/kustomization.yaml": "namespace: shop\nresources: [routes.yaml]\n",
-        "file:///r/app/routes.yaml": routes,
-        "file:///r/edge/gateway.yaml": gateway,
-    }
-    index.update_many(analyze_text(uri, text, index.settings_for(uri)) for uri, text in files.items())
+    index = indexed(
+        {
+            "file:///r/app/kustomization.yaml": "namespace: shop\nresources: [routes.yaml]\n",
+            "file:///r/app/routes.yaml": routes,
+            "file:///r/edge/gateway.yaml": gateway,
+        }
+    )
     # in `shop`, `main` is shop/main: there is only edge/main
     assert "gateway-not-found" in [f.code for f in check_file(index, "file:///r/app/routes.yaml")]
     affected = index.update(
@@ -181,7 +188,6 @@ def test_a_kustomization_edit_moves_its_files() -> None:
 
 
 def test_a_finding_only_one_overlay_has_names_it() -> None:
-    index = WorkspaceIndex()
     base_routes = textwrap.dedent(
         """\
         apiVersion: networking.istio.io/v1
@@ -194,22 +200,21 @@ def test_a_finding_only_one_overlay_has_names_it() -> None:
             - destination: {host: ratings}
         """
     )
-    ratings = "apiVersion: v1\nkind: Service\nmetadata: {name: ratings}\n"
-    files = {
-        "file:///r/base/kustomization.yaml": "resources: [routes.yaml]\n",
-        "file:///r/base/routes.yaml": base_routes,
-        "file:///r/overlays/staging/kustomization.yaml": "namespace: staging\nresources: [../../base]\n",
-        "file:///r/overlays/prod/kustomization.yaml": "namespace: prod\nresources: [../../base, ratings.yaml]\n",
-        "file:///r/overlays/prod/ratings.yaml": ratings,
-    }
-    index.update_many(analyze_text(uri, text, index.settings_for(uri)) for uri, text in files.items())
+    index = indexed(
+        {
+            "file:///r/base/kustomization.yaml": "resources: [routes.yaml]\n",
+            "file:///r/base/routes.yaml": base_routes,
+            "file:///r/overlays/staging/kustomization.yaml": "namespace: staging\nresources: [../../base]\n",
+            "file:///r/overlays/prod/kustomization.yaml": "namespace: prod\nresources: [../../base, ratings.yaml]\n",
+            "file:///r/overlays/prod/ratings.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: ratings}\n",
+        }
+    )
     (finding,) = check_file(index, "file:///r/base/routes.yaml")
     assert finding.code == "destination-host-not-found"
     assert "ratings.staging.svc.cluster.local" in finding.message
     assert finding.message.endswith("(as built by `../overlays/staging`; the other builds resolve it)")
     assert finding.severity.label == "warning"
     # both overlays lack it: one finding, naming no overlay
-    del files["file:///r/overlays/prod/ratings.yaml"]
     index.remove("file:///r/overlays/prod/ratings.yaml")
     (finding,) = check_file(index, "file:///r/base/routes.yaml")
     assert "as built by" not in finding.message
