@@ -158,12 +158,11 @@ def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload
     selector = service.selector.items()
     # only the workloads carrying the selector's first label, not the whole namespace
     first_key, first_value = next(iter(selector))
-    found = [
+    return [
         w
         for w in index.workloads_labelled(service.namespace, first_key, first_value)
         if all(w.pod_labels.get(k) == v for k, v in selector) and _belongs_to(index, w, service)
     ]
-    return found
 
 
 def _belongs_to(index: WorkspaceIndex, workload: Workload, service: Service) -> bool:
