@@ -5,7 +5,7 @@ host of a large workspace, once per unresolved host. So:
 
 - a list of candidates is prepared once (and memoized): sorted by reversed DNS labels, so
   that those sharing d trailing labels with the word are a range, and with their first
-  characters as bits in 32-bit lanes;
+  characters as bits in 64-bit lanes;
 - for each range, the length of the longest common subsequence with the word, which bounds
   the characters difflib matches, is computed for all its candidates at once: bit-parallel
   (Hyyrö's algorithm) on one large integer holding a lane per candidate;
@@ -27,9 +27,9 @@ from operator import itemgetter
 
 CUTOFF = 0.6
 
-_LANE = 4  # bytes a candidate: 31 characters and a bit for the carry out of them
+_LANE = 8  # bytes a candidate: 63 characters (most hosts, once shared labels are off) and a carry bit
 _SEEN = 8 * _LANE - 1  # characters of a candidate its lane holds
-_U32 = next(code for code in "IL" if array(code).itemsize == _LANE)
+_LANE_CODE = next(code for code in "ILQ" if array(code).itemsize == _LANE)
 # When more candidates of a range reach the cutoff than this, those with bounds from the first
 # level on are scored first, then from the next, and so on: the best found so far then rule out
 # most of the others before they are even queued (hosts of a cluster all look a bit alike).
@@ -104,7 +104,7 @@ class _Prepared:
             for p, ch in enumerate(low[:_SEEN]):
                 lane = positions.get(ch)
                 if lane is None:
-                    lane = positions[ch] = array(_U32, bytes(_LANE * len(rows)))
+                    lane = positions[ch] = array(_LANE_CODE, bytes(_LANE * len(rows)))
                 lane[i] |= 1 << p
         if sys.byteorder == "big":
             for lane in positions.values():
@@ -148,7 +148,7 @@ class _Prepared:
 
 
 class _Lanes:
-    """Candidates start..stop-1 as lanes, one 32-bit lane each in a large integer, lane 0 lowest."""
+    """Candidates start..stop-1 as lanes, one 64-bit lane each in a large integer, lane 0 lowest."""
 
     def __init__(self, prepared: _Prepared, start: int, stop: int) -> None:
         self.prepared = prepared
@@ -157,9 +157,9 @@ class _Lanes:
         self.size = stop - start
         self.lengths = prepared.lengths[start:stop]
         self.length_values = sorted(set(self.lengths))
-        self.low_byte = self.repeat(b"\xff\0\0\0")
-        self.ones = self.repeat(b"\1\0\0\0")
-        self.guard = self.repeat(b"\0\1\0\0")
+        self.low_byte = self.repeat(b"\xff" + bytes(_LANE - 1))
+        self.ones = self.repeat(b"\1" + bytes(_LANE - 1))
+        self.guard = self.repeat(b"\0\1" + bytes(_LANE - 2))
         self.popcount_masks = [self.repeat(bytes([b]) * _LANE) for b in (0x55, 0x33, 0x0F)]
         self._positions: dict[str, int] = {}
         self._masks: dict[int, int] = {}
@@ -191,7 +191,7 @@ class _Lanes:
         found = self._masks.get(suffix)
         if found is None:
             ones = {n: (1 << max(0, min(n - suffix, _SEEN))) - 1 for n in self.length_values}
-            masks = array(_U32, map(ones.__getitem__, self.lengths))
+            masks = array(_LANE_CODE, map(ones.__getitem__, self.lengths))
             if sys.byteorder == "big":
                 masks.byteswap()
             found = self._masks[suffix] = int.from_bytes(masks.tobytes(), "little")
@@ -210,7 +210,8 @@ class _Lanes:
         v = (v & m2) + ((v >> 2) & m2)
         v = (v + (v >> 4)) & m4
         v = v + (v >> 8)
-        return (v + (v >> 16)) & self.low_byte
+        v = v + (v >> 16)
+        return (v + (v >> 32)) & self.low_byte
 
 
 class _Search:
@@ -252,7 +253,7 @@ class _Search:
         skipped = lanes.span(run.skip, run.resume)
         unmatched = lanes.unmatched(mine, lanes.mask(suffix) & ~skipped)
         unmatched_bytes = unmatched.to_bytes(_LANE * lanes.size, "little")[::_LANE]
-        unmatched += lanes.ones  # at most 32: stays in the low byte
+        unmatched += lanes.ones  # at most 64: stays in the low byte
         guard = lanes.guard & ~skipped
         sizes = [(n, n - suffix, len(mine) + n - suffix) for n in lanes.length_values if n >= suffix]
 

@@ -87,7 +87,7 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
         value = None
         if problem is None:
             value, problem = parse_value(name, raw)
-        if problem is None and name == "exclude":
+        if problem is None and name == "exclude" and value is not None:
             problem = _bad_pattern(value)
         if problem is not None:
             where = doc.span_of(node) if node is not None else span
