@@ -133,7 +133,7 @@ def _shown(where: Path | str) -> str:
 def _problems(config: ProjectConfig) -> list[Finding]:
     """What is wrong in a configuration file, unknown rule codes included."""
     from istio_lsp.checks import RULES_BY_CODE
-    from istio_lsp.checks.invalid_config import config_findings
+    from istio_lsp.checks.files.invalid_config import config_findings
 
     return list(config_findings(config, RULES_BY_CODE))
 

@@ -88,14 +88,14 @@ def test_rule_is_documented(rule) -> None:
 CROSS_FILE_RULES = [rule for rule in RULES if rule.run is not None or rule.code in AFTER_CHECKS]
 CROSS_FILE_CODES = {rule.code for rule in CROSS_FILE_RULES}
 LOCAL_RULES = [rule for rule in RULES if rule.local is not None]
-VALIDATION_TESTS = Path(__file__).parent / "validation"
+ADMISSION_TESTS = Path(__file__).parent / "admission"
 
 
 @pytest.mark.parametrize("rule", LOCAL_RULES, ids=lambda r: r.code)
 def test_local_rule_has_its_own_tests(rule) -> None:
-    """Per-document rules are tested table-driven under tests/validation (positive and negative rows)."""
-    mentions = [p.name for p in VALIDATION_TESTS.glob("test_*.py") if f'"{rule.code}"' in p.read_text(encoding="utf-8")]
-    assert mentions, f"no test under tests/validation names {rule.code}"
+    """Per-document rules are tested table-driven under tests/admission (positive and negative rows)."""
+    mentions = [p.name for p in ADMISSION_TESTS.glob("test_*.py") if f'"{rule.code}"' in p.read_text(encoding="utf-8")]
+    assert mentions, f"no test under tests/admission names {rule.code}"
 
 
 @pytest.mark.parametrize("rule", CROSS_FILE_RULES, ids=lambda r: r.code)

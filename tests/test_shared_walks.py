@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate import generate
+from istio_lsp.checks.admission import durations, percentages, ports
+from istio_lsp.checks.admission._generic import first_match, matching_scalars, names, spec_fields
 from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.validation import durations, percentages, ports
-from istio_lsp.checks.validation._generic import first_match, matching_scalars, names, spec_fields
 from istio_lsp.model.extract import resource_nodes
 from istio_lsp.model.hosts import is_ip
 from istio_lsp.settings import Settings

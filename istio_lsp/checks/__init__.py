@@ -1,4 +1,15 @@
-"""Checks: one module per rule, each with its code, severity, docs and fixes; this module runs them."""
+"""Checks: one module per rule, each with its code, severity, docs and fixes; this module runs them.
+
+Rules are grouped by what they are about, one package each:
+
+- `files`: YAML that does not parse, files not analysed, project configuration, suppressions;
+- `references`: hosts, subsets, Gateways and the workloads behind them, across files;
+- `schema`: the CRDs' structure (unknown fields, types, enums, required fields, API versions);
+- `admission`: what Istio's admission webhook rejects or warns about, resource by resource;
+- `routes`: what Envoy makes of a VirtualService's routes.
+
+A module's `RULE` (or `RULES`) is registered by being in one of them.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +22,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
-from istio_lsp.checks import (
-    destination_host_is_virtualservice,
-    destination_host_not_found,
-    file_skipped,
-    gateway_not_found,
-    invalid_config,
-    routes,
-    schema,
-    subset_matches_no_workload,
-    subset_not_found,
-    subset_without_destinationrule,
-    suppressions,
-    validation,
-    yaml_syntax_error,
-)
+from istio_lsp.checks import admission, files, references, routes, schema
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
+from istio_lsp.checks.files import suppressions
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
 from istio_lsp.index.discovery import summarize_path
@@ -37,20 +35,6 @@ from istio_lsp.settings import Settings
 from istio_lsp.syntax import MappingNode, Span, YamlDocument
 
 log = logging.getLogger(__name__)
-
-_CORE_RULES: tuple[Rule, ...] = (
-    yaml_syntax_error.RULE,
-    file_skipped.RULE,
-    destination_host_is_virtualservice.RULE,
-    destination_host_not_found.RULE,
-    subset_without_destinationrule.RULE,
-    subset_not_found.RULE,
-    subset_matches_no_workload.RULE,
-    gateway_not_found.RULE,
-    invalid_config.RULE,
-    suppressions.RULE,
-)
-
 
 def _collect(package: ModuleType) -> list[Rule]:
     """The rules of a checks subpackage: every module's `RULE` or `RULES`, in module-name order."""
@@ -63,8 +47,8 @@ def _collect(package: ModuleType) -> list[Rule]:
     return rules
 
 
-RULES: tuple[Rule, ...] = _CORE_RULES + tuple(
-    rule for package in (schema, validation, routes) for rule in _collect(package)
+RULES: tuple[Rule, ...] = tuple(
+    rule for package in (files, references, schema, admission, routes) for rule in _collect(package)
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 # rules whose findings the core makes from what every other check found, not a check of their own

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from istio_lsp.checks.validation.common import dns1123_label_problem
+from istio_lsp.checks.admission.common import dns1123_label_problem
 from istio_lsp.features.locate import (
     DESTINATION_SUBSET,
     GATEWAY_REF,

@@ -2,7 +2,7 @@
 of a line, `# istio-lsp: disable-file CODE` anywhere. Found in the text alone, without parsing it.
 
 Codes are separated by commas or blanks; none means every code. What they apply to is decided
-where findings are (`checks.suppressions`).
+where findings are (`checks.files.suppressions`).
 """
 
 from __future__ import annotations

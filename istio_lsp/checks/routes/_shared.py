@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from istio_lsp.checks.admission.common import as_int
 from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.validation.common import as_int
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode
 from istio_lsp.syntax.nodes import get, is_null, items, pairs, scalar
 

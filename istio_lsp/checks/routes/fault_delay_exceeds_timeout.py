@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from istio_lsp.checks.admission.common import as_float, format_duration, parse_duration
 from istio_lsp.checks.base import Rule
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.checks.routes._shared import routes
-from istio_lsp.checks.validation.common import as_float, format_duration, parse_duration
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax.nodes import get, path, scalar
 

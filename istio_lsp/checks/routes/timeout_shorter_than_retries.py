@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from istio_lsp.checks.admission.common import as_int, format_duration, parse_duration
 from istio_lsp.checks.base import Rule
 from istio_lsp.checks.local import DocumentContext, quote_of
 from istio_lsp.checks.routes._shared import routes
-from istio_lsp.checks.validation.common import as_int, format_duration, parse_duration
 from istio_lsp.findings import Finding, Fix, Severity, TextEdit
 from istio_lsp.syntax import ScalarNode
 from istio_lsp.syntax.nodes import get, scalar

@@ -62,10 +62,10 @@ policy sits at several depths.)
 {owned}
 """
 
-# Required fields a kind rule (checks/validation/) also reports, absent or null: that rule owns them, as
+# Required fields a kind rule (checks/admission/) also reports, absent or null: that rule owns them, as
 # its message says what the field is for and it also catches empty values, so one rule speaks for the
 # field in every state. Naming the owner lets turning it off hand the field back to this rule.
-# `*` is any path prefix; tests/validation/test_required_owners.py checks every entry.
+# `*` is any path prefix; tests/admission/test_required_owners.py checks every entry.
 OWNED_BY_KIND_RULES: dict[str, dict[str, str]] = {
     "DestinationRule": {
         "spec.host": "invalid-destinationrule-host",

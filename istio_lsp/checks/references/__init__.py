@@ -1,0 +1,1 @@
+"""References between resources: hosts, subsets, Gateways and the workloads behind them, one module per check."""
