@@ -4,6 +4,8 @@ Rules are grouped by what they are about, one package each:
 
 - `files`: YAML that does not parse, files not analysed, project configuration, suppressions;
 - `references`: hosts, subsets, Gateways and the workloads behind them, across files;
+- `gateways`: what a Gateway serves to the VirtualServices bound to it;
+- `ports`: the ports routes name against those Services expose, and how ports are named;
 - `schema`: the CRDs' structure (unknown fields, types, enums, required fields, API versions);
 - `admission`: what Istio's admission webhook rejects or warns about, resource by resource;
 - `routes`: what Envoy makes of a VirtualService's routes.
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
-from istio_lsp.checks import admission, files, references, routes, schema
+from istio_lsp.checks import admission, files, gateways, ports, references, routes, schema
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
 from istio_lsp.checks.files import suppressions
 from istio_lsp.checks.local import DocumentContext
@@ -48,7 +50,7 @@ def _collect(package: ModuleType) -> list[Rule]:
 
 
 RULES: tuple[Rule, ...] = tuple(
-    rule for package in (files, references, schema, admission, routes) for rule in _collect(package)
+    rule for package in (files, references, gateways, ports, schema, admission, routes) for rule in _collect(package)
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 # rules whose findings the core makes from what every other check found, not a check of their own
