@@ -17,7 +17,7 @@ from istio_lsp.findings import Finding, Fix, Related, Severity, TextEdit
 from istio_lsp.model.resources import Resource
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument
-from istio_lsp.syntax.nodes import PathSegment, get, items, locate, pairs, parse_path, scalar
+from istio_lsp.syntax.nodes import PathSegment, get, items, key_node, locate, pairs, parse_path, scalar
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,22 @@ def quote_of(node: Node) -> str:
     """The quote character a scalar was written with, if any."""
     style = getattr(node, "style", None)
     return style if style in ("'", '"') else ""
+
+
+def first_key(node: Node) -> Node:
+    """Where to report on a multi-line mapping: its first key (the `- name:` or `- match:` line), else the node."""
+    for key, _ in pairs(node):
+        return key
+    return node
+
+
+def name_or_first_key(node: Node) -> Node:
+    """Where to report on a whole rule or list entry: its `name` key, else its first key, else the node."""
+    if isinstance(node, MappingNode):
+        named = key_node(node, "name")
+        if named is not None:
+            return named
+    return first_key(node)
 
 
 def replace_scalar(

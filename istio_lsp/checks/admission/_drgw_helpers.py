@@ -1,8 +1,7 @@
 """Helpers the DestinationRule and Gateway admission rules share (no rule here).
 
-Value tests that follow how Istio decodes a field (a message that is present but empty
-is still "set"; an empty list or string is not), the walk over a DestinationRule's
-traffic policies, and the small text edits their quick fixes make.
+The walk over a DestinationRule's traffic policies, and the small text edits their quick
+fixes make. Reading the fields themselves is `istio_lsp.checks.fields`.
 """
 
 from __future__ import annotations
@@ -12,55 +11,15 @@ from dataclasses import dataclass
 
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Fix, TextEdit
-from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span
-from istio_lsp.syntax.nodes import PathSegment, get, is_null, items, key_node, scalar
+from istio_lsp.syntax import MappingNode, Node, ScalarNode, Span
+from istio_lsp.syntax.nodes import PathSegment, get, items, key_node
 
-# YAML 1.1 booleans, as kubectl's YAML decoder reads them
-TRUE = frozenset({"true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON"})
 WEBHOOK_CODES = ("IST0106", "IST0133")  # SchemaValidationError, SchemaWarning
 
 
 def is_networking(ctx: DocumentContext) -> bool:
     """An Istio networking resource (not Gateway API's `Gateway`, which shares the kind name)."""
     return ctx.resource.api_version.split("/")[0] == "networking.istio.io"
-
-
-def is_set(node: Node | None) -> bool:
-    """Whether Istio sees the field as set: a non-null value; an empty list or string does not count."""
-    if node is None:
-        return False
-    if isinstance(node, ScalarNode):
-        return not is_null(node) and node.value != ""
-    if isinstance(node, SequenceNode):
-        return bool(node.value)
-    return True  # a mapping, even `{}`, is a message that is present
-
-
-def has(parent: Node | None, key: str) -> bool:
-    return is_set(get(parent, key))
-
-
-def text(parent: Node | None, key: str) -> str | None:
-    """A scalar field's text, None when absent, null or empty."""
-    value = scalar(get(parent, key))
-    return value if value else None
-
-
-def is_true(node: Node | None) -> bool:
-    return scalar(node) in TRUE
-
-
-def mapping(node: Node | None) -> MappingNode | None:
-    return node if isinstance(node, MappingNode) else None
-
-
-def is_null_item(node: Node | None) -> bool:
-    return node is None or (isinstance(node, ScalarNode) and is_null(node))
-
-
-def fields(node: Node | None, *keys: str) -> list[str]:
-    """The keys among `keys` that are set in `node`, in the given order."""
-    return [k for k in keys if has(node, k)]
 
 
 def listing(names: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from istio_lsp.checks.fields import unseen
 from istio_lsp.checks.local import DocumentContext, walk_pairs
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span
 from istio_lsp.syntax.nodes import PathSegment, get, items, pairs, scalar
@@ -159,26 +160,13 @@ def vs_applies_to_gateway_only(ctx: DocumentContext) -> bool:
     return bool(ctx.list_at("spec.gateways")) and "mesh" not in gateways
 
 
-def distinct(nodes: Iterable[Node], seen: set[int]) -> Iterator[tuple[int, Node]]:
-    """(index, node) of the nodes not met before (by identity), recording them in `seen`.
-
-    Aliases let one node appear under many parents (`http: [*r, *r, …]`, each with
-    `match: [*m, *m, …]`): nested loops over them multiply, so each level visits a shared
-    node once. Its findings would be the same each time anyway.
-    """
-    for index, node in enumerate(nodes):
-        if id(node) not in seen:
-            seen.add(id(node))
-            yield index, node
-
-
 def rules_and_children(ctx: DocumentContext, protocols: Sequence[str], child: str) -> Iterator[tuple[str, Node, Node]]:
     """(protocol, rule, child item) for each distinct item of `spec.<protocol>[].<child>`."""
     seen_rules: set[int] = set()
     seen_children: set[int] = set()
     for protocol in protocols:
-        for _, rule in distinct(ctx.list_at(f"spec.{protocol}"), seen_rules):
-            for _, item in distinct(items(get(rule, child)), seen_children):
+        for _, rule in unseen(ctx.list_at(f"spec.{protocol}"), seen_rules):
+            for _, item in unseen(items(get(rule, child)), seen_children):
                 yield protocol, rule, item
 
 
@@ -186,14 +174,6 @@ def http_matches(ctx: DocumentContext) -> Iterator[tuple[list[PathSegment], Node
     """Each distinct `spec.http[i].match[j]` with its path."""
     seen_rules: set[int] = set()
     seen_matches: set[int] = set()
-    for i, rule in distinct(ctx.list_at("spec.http"), seen_rules):
-        for j, match in distinct(items(get(rule, "match")), seen_matches):
+    for i, rule in unseen(ctx.list_at("spec.http"), seen_rules):
+        for j, match in unseen(items(get(rule, "match")), seen_matches):
             yield ["spec", "http", i, "match", j], match
-
-
-def scalar_items(node: Node | None) -> Iterator[tuple[int, ScalarNode, str]]:
-    """The non-null scalar items of a sequence, with their indexes."""
-    for index, item in enumerate(items(node)):
-        text = scalar(item)
-        if isinstance(item, ScalarNode) and text is not None:
-            yield index, item, text

@@ -1,8 +1,9 @@
 """Private helpers of the ServiceEntry, Sidecar and security-policy rules (no rule lives here).
 
 They mirror small pieces of Istio's `pkg/config/validation` and `pkg/config/protocol`
-that `common.py` does not hold: how protobuf treats absent, null and empty values,
-port protocols, unix socket paths, `host:port` splitting, policy target references.
+that `common.py` does not hold: port protocols, unix socket paths, `host:port`
+splitting, policy target references. How protobuf treats absent, null and empty values
+is `istio_lsp.checks.fields`.
 """
 
 from __future__ import annotations
@@ -11,59 +12,20 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.admission.common import dns1123_label_problem, is_cidr, is_ip
 from istio_lsp.checks.base import TextEdit, close_matches, replace_fixes
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import count, present, text_or_empty
+from istio_lsp.checks.local import DocumentContext, quote_of
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.model.resources import Ref
-from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode
-from istio_lsp.syntax.nodes import PathSegment, get, is_null, pairs, scalar
+from istio_lsp.syntax import MappingNode, Node, SequenceNode
+from istio_lsp.syntax.nodes import PathSegment, get, scalar
 
 Path = list[PathSegment]
 
-# ---- presence, the way protobuf decoding sees it --------------------------------
-
-
-def is_set(node: Node | None) -> bool:
-    """A message field that decodes to non-nil: present and not `null`/`~`/empty."""
-    if node is None:
-        return False
-    return not (isinstance(node, ScalarNode) and is_null(node))
-
-
-def count(node: Node | None) -> int:
-    """Entries of a list or map field (0 when absent, null or another shape): protobuf's `len()`."""
-    if isinstance(node, (SequenceNode, MappingNode)):
-        return len(node.value)
-    return 0
-
-
-def is_empty_list(node: Node | None) -> bool:
-    """Written as a list with no items (`from: []`)."""
-    return isinstance(node, SequenceNode) and not node.value
-
-
-def texts(node: Node | None) -> list[tuple[int, Node, str]]:
-    """(index, node, text) of a list of strings; null items read as "" (protobuf has no null string)."""
-    if not isinstance(node, SequenceNode):
-        return []
-    out: list[tuple[int, Node, str]] = []
-    for i, item in enumerate(node.value):
-        if isinstance(item, ScalarNode):
-            out.append((i, item, scalar(item) or ""))
-    return out
-
-
-def text_of(node: Node | None, key: str) -> str:
-    """A string field of a mapping, "" when absent or null (protobuf's default)."""
-    return scalar(get(node, key)) or ""
-
-
-def as_bool(text: str | None) -> bool:
-    return (text or "").strip().lower() == "true"
+# ---- quick fixes ---------------------------------------------------------------
 
 
 def ref_of(ctx: DocumentContext, node: Node) -> Ref:
-    style = getattr(node, "style", None)
-    return Ref(scalar(node) or "", ctx.node_span(node), style if style in ("'", '"') else "")
+    return Ref(scalar(node) or "", ctx.node_span(node), quote_of(node))
 
 
 def did_you_mean(ctx: DocumentContext, node: Node, candidates: list[str]) -> list[Fix]:
@@ -198,17 +160,17 @@ def target_selection_findings(
         )
     refs: list[tuple[Path, Node]] = []
     single = get(spec, "targetRef")
-    if single is not None and is_set(single):
+    if single is not None and present(single):
         refs.append((["spec", "targetRef"], single))
     many = get(spec, "targetRefs")
     if isinstance(many, SequenceNode):
-        refs.extend((["spec", "targetRefs", i], item) for i, item in enumerate(many.value) if is_set(item))
+        refs.extend((["spec", "targetRefs", i], item) for i, item in enumerate(many.value) if present(item))
     for where, ref in refs:
         yield from _target_ref_findings(ctx, code, prefix, where, ref, rejected)
 
 
 def _selection_set(node: Node | None, key: str) -> bool:
-    return count(node) > 0 if key == "targetRefs" else is_set(node)
+    return count(node) > 0 if key == "targetRefs" else present(node)
 
 
 def _target_ref_findings(
@@ -216,11 +178,11 @@ def _target_ref_findings(
 ) -> Iterator[Finding]:
     if not isinstance(ref, MappingNode):
         return
-    if not text_of(ref, "name"):
+    if not text_or_empty(ref, "name"):
         yield ctx.finding(
             code, Severity.ERROR, [*where, "name"], f"{prefix}the target reference has no `name`; {rejected}."
         )
-    if text_of(ref, "namespace"):
+    if text_or_empty(ref, "namespace"):
         yield ctx.finding(
             code,
             Severity.ERROR,
@@ -229,7 +191,7 @@ def _target_ref_findings(
             f"supported; the policy's own namespace is used); {rejected}.",
             key=True,
         )
-    group, kind = text_of(ref, "group"), text_of(ref, "kind")
+    group, kind = text_or_empty(ref, "group"), text_or_empty(ref, "kind")
     if not kind:
         yield ctx.finding(
             code,
@@ -245,23 +207,3 @@ def _target_ref_findings(
             [*where, "kind"],
             f"{prefix}a policy can target a {_TARGET_KIND_NAMES}, not `{shown}`; {rejected}.",
         )
-
-
-def mapping_items(node: Node | None) -> Iterator[tuple[str, Node, Node]]:
-    """(key, key node, value node) of a mapping."""
-    for key, value in pairs(node):
-        yield str(key.value), key, value
-
-
-def unique_items(node: Node | None) -> list[tuple[int, Node]]:
-    """(index, item) of a list, each distinct node once: YAML aliases (`[*a, *a, …]`) repeat one node,
-    and checking it again per repeat makes nested lists cost their product (an alias bomb)."""
-    if not isinstance(node, SequenceNode):
-        return []
-    seen: set[int] = set()
-    out: list[tuple[int, Node]] = []
-    for i, item in enumerate(node.value):
-        if id(item) not in seen:
-            seen.add(id(item))
-            out.append((i, item))
-    return out

@@ -1,11 +1,9 @@
-"""Readers shared by the VirtualService route-rule checks (route actions, matches, fault,
-mirror, redirect, …). Defines no rule.
+"""What the VirtualService route-rule checks share (route actions, matches, fault, mirror,
+redirect, …): the route lists, destinations, subnets, and the edits of their quick fixes.
+Defines no rule.
 
-Istio decodes the resource into protobuf messages before validating it, so "set" means
-what the decoded message holds: a YAML `null` (or an empty value) is the same as an
-absent field, a message given as `{}` is set, and an empty list is the same as no list.
-These helpers answer those questions on the YAML nodes, leniently: a wrong shape (a
-string where a mapping belongs) reads as absent and is left to the schema checks.
+Reading the fields the way Istio decodes them (a YAML `null` is an absent field, a
+message given as `{}` is set, …) is `istio_lsp.checks.fields`.
 """
 
 from __future__ import annotations
@@ -13,74 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from istio_lsp.checks.admission.common import dns1123_label_problem, is_cidr, is_ip, wildcard_domain_problem
+from istio_lsp.checks.fields import distinct, value_at
 from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Fix, TextEdit
-from istio_lsp.syntax import MappingNode, Node, ScalarNode, Span
-from istio_lsp.syntax.nodes import get, is_null, items, key_node, pairs, scalar, string_map
+from istio_lsp.syntax import MappingNode, Node, Span
+from istio_lsp.syntax.nodes import get, items, key_node, pairs, scalar, string_map
 
 REJECTED = "kubectl apply is rejected by Istio's webhook"
 GATEWAY_SEMANTICS = "internal.istio.io/gateway-semantics"
 ISTIO_NETWORKING = "networking.istio.io"
 
 
-def value(node: Node | None, key: str) -> Node | None:
-    """The value of `key`, or None when it is absent or null."""
-    found = get(node, key)
-    if isinstance(found, ScalarNode) and is_null(found):
-        return None
-    return found
-
-
-def mapping(node: Node | None, key: str) -> MappingNode | None:
-    """The mapping at `key` (a set message), else None."""
-    found = get(node, key)
-    return found if isinstance(found, MappingNode) else None
-
-
-def text(node: Node | None, key: str) -> str | None:
-    """The scalar text at `key`, None when absent or null (`""` stays `""`)."""
-    return scalar(get(node, key))
-
-
-def nonempty(node: Node | None, key: str) -> bool:
-    """A string field Istio sees as set: present and not empty."""
-    return bool(text(node, key))
-
-
-def listed(node: Node | None, key: str) -> list[Node]:
-    return items(get(node, key))
-
-
-def distinct(nodes: list[Node]) -> list[Node]:
-    """The nodes without repeats of one node: a YAML alias (`[*m, *m, …]`) lists one node many times,
-    and checking it again only repeats the same findings (which are dropped as duplicates anyway)."""
-    seen: set[int] = set()
-    out = []
-    for node in nodes:
-        if id(node) not in seen:
-            seen.add(id(node))
-            out.append(node)
-    return out
-
-
-def is_null_item(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and is_null(node)
-
-
 def key_or_value(node: Node, key: str) -> Node:
     """The key node of `key` in `node` (for a short span on the field name), else `node` itself."""
     return key_node(node, key) or node
-
-
-def anchor(node: Node) -> Node:
-    """Where to report about a whole rule or list entry: its `name` key, else its first key, else itself."""
-    if isinstance(node, MappingNode):
-        named = key_node(node, "name")
-        if named is not None:
-            return named
-        for key, _ in pairs(node):
-            return key
-    return node
 
 
 def spec_routes(ctx: DocumentContext, kind: str) -> list[tuple[int, MappingNode]]:
@@ -90,7 +34,7 @@ def spec_routes(ctx: DocumentContext, kind: str) -> list[tuple[int, MappingNode]
         return []
     seen: set[int] = set()
     rules = []
-    for i, rule in enumerate(items(value(ctx.spec, kind))):
+    for i, rule in enumerate(items(value_at(ctx.spec, kind))):
         if isinstance(rule, MappingNode) and id(rule) not in seen:
             seen.add(id(rule))
             rules.append((i, rule))

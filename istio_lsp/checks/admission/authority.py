@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import REJECTED, mapping, spec_routes
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import mapping_at
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, Node
@@ -62,11 +63,11 @@ _AUTHORITY_HEADERS = (":authority", "host")
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
         sources: list[tuple[str, Node, str]] = []  # (where, node, value)
-        rewrite = mapping(rule, "rewrite")
+        rewrite = mapping_at(rule, "rewrite")
         authority = scalar(get(rewrite, "authority"))
         if rewrite is not None and authority:
             sources.append(("`rewrite.authority`", key_node(rewrite, "authority") or rewrite, authority))
-        request = mapping(mapping(rule, "headers"), "request")
+        request = mapping_at(mapping_at(rule, "headers"), "request")
         for operation in ("set", "add"):
             operations = get(request, operation)
             if not isinstance(operations, MappingNode):

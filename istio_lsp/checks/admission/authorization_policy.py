@@ -11,19 +11,9 @@ import re
 from collections.abc import Iterator
 from typing import Protocol
 
-from istio_lsp.checks.admission._se_security import (
-    Path,
-    count,
-    did_you_mean,
-    ip_or_cidr_problem,
-    is_empty_list,
-    is_set,
-    target_selection_findings,
-    text_of,
-    texts,
-    unique_items,
-)
+from istio_lsp.checks.admission._se_security import Path, did_you_mean, ip_or_cidr_problem, target_selection_findings
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import count, distinct_items, is_empty_list, present, scalar_items_or_empty, text_or_empty
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, Node
@@ -82,12 +72,12 @@ def _rejected() -> str:
 
 
 def _action(ctx: DocumentContext) -> str:
-    return text_of(ctx.spec, "action") or "ALLOW"
+    return text_or_empty(ctx.spec, "action") or "ALLOW"
 
 
 def _rules(ctx: DocumentContext) -> list[tuple[int, Node]]:
     rules = get(ctx.spec, "rules")
-    return unique_items(rules)
+    return distinct_items(rules)
 
 
 # ---- invalid-authorization-policy --------------------------------------------------
@@ -161,7 +151,7 @@ def check_policy(ctx: DocumentContext) -> Iterator[Finding]:
             key=rules_node is not None,
         )
     if action == "CUSTOM":
-        if has_rules and not text_of(provider, "name"):
+        if has_rules and not text_or_empty(provider, "name"):
             yield ctx.finding(
                 code,
                 Severity.ERROR,
@@ -171,7 +161,7 @@ def check_policy(ctx: DocumentContext) -> Iterator[Finding]:
                 key=True,
             )
         yield from _custom_rules(ctx, code, prefix, rejected)
-    elif is_set(provider):
+    elif present(provider):
         yield ctx.finding(
             code,
             Severity.ERROR,
@@ -183,7 +173,7 @@ def check_policy(ctx: DocumentContext) -> Iterator[Finding]:
 
 def _custom_rules(ctx: DocumentContext, code: str, prefix: str, rejected: str) -> Iterator[Finding]:
     for i, rule in _rules(ctx):
-        for j, entry in unique_items(get(rule, "from")):
+        for j, entry in distinct_items(get(rule, "from")):
             source = get(entry, "source")
             for name in CUSTOM_UNSUPPORTED_SOURCE:
                 if count(get(source, name)) > 0:
@@ -195,9 +185,9 @@ def _custom_rules(ctx: DocumentContext, code: str, prefix: str, rejected: str) -
                         f"receive the peer identity); {rejected}.",
                         key=True,
                     )
-        for j, condition in unique_items(get(rule, "when")):
+        for j, condition in distinct_items(get(rule, "when")):
             where: Path = ["spec", "rules", i, "when", j]
-            key = text_of(condition, "key")
+            key = text_or_empty(condition, "key")
             if key in CUSTOM_UNSUPPORTED_KEYS or key.startswith("request.auth."):
                 yield ctx.finding(
                     code,
@@ -310,29 +300,29 @@ def check_rules(ctx: DocumentContext) -> Iterator[Finding]:
 
     for i, rule in _rules(ctx):
         here: Path = ["spec", "rules", i]
-        if not is_set(rule):
+        if not present(rule):
             yield error(here, f"rule {i} is null")
             continue
         if not isinstance(rule, MappingNode):
             continue
         if is_empty_list(get(rule, "from")):
             yield error([*here, "from"], "`from` is an empty list (leave it out to match any source)", key=True)
-        for j, entry in unique_items(get(rule, "from")):
+        for j, entry in distinct_items(get(rule, "from")):
             yield from _source(ctx, error, [*here, "from", j], entry)
         if is_empty_list(get(rule, "to")):
             yield error([*here, "to"], "`to` is an empty list (leave it out to match any operation)", key=True)
-        for j, entry in unique_items(get(rule, "to")):
+        for j, entry in distinct_items(get(rule, "to")):
             yield from _operation(ctx, error, [*here, "to", j], entry)
-        for j, condition in unique_items(get(rule, "when")):
+        for j, condition in distinct_items(get(rule, "when")):
             yield from _condition(ctx, error, [*here, "when", j], condition)
 
 
 def _source(ctx: DocumentContext, error: _Error, where: Path, entry: Node) -> Iterator[Finding]:
-    if not is_set(entry):
+    if not present(entry):
         yield error(where, "a `from` entry is null")
         return
     source = get(entry, "source")
-    if not is_set(source):
+    if not present(source):
         yield error([*where, "source"], "a `from` entry needs a `source`", key=True)
         return
     at: Path = [*where, "source"]
@@ -340,9 +330,9 @@ def _source(ctx: DocumentContext, error: _Error, where: Path, entry: Node) -> It
         yield error(at, "`source` is empty; list the principals, namespaces, IP blocks… it matches", key=True)
     for name in SOURCE_FIELDS:
         yield from _empty_values(error, [*at, name], get(source, name), name)
-    if any(is_set(get(source, n)) for n in SERVICE_ACCOUNT_FIELDS):
+    if any(present(get(source, n)) for n in SERVICE_ACCOUNT_FIELDS):
         for name in ("principals", "notPrincipals", "namespaces", "notNamespaces"):
-            if is_set(get(source, name)):
+            if present(get(source, name)):
                 yield error(
                     [*at, name],
                     f"`serviceAccounts` cannot be combined with `{name}` in one source (service accounts already "
@@ -350,12 +340,12 @@ def _source(ctx: DocumentContext, error: _Error, where: Path, entry: Node) -> It
                     key=True,
                 )
     for name in IP_FIELDS:
-        for k, _, value in texts(get(source, name)):
+        for k, _, value in scalar_items_or_empty(get(source, name)):
             problem = ip_or_cidr_problem(value) if value else None
             if problem is not None:
                 yield error([*at, name, k], f"`{name}`: {problem}")
     for name in SERVICE_ACCOUNT_FIELDS:
-        values = texts(get(source, name))
+        values = scalar_items_or_empty(get(source, name))
         if len(values) > MAX_SERVICE_ACCOUNTS:
             yield error([*at, name], f"`{name}` lists {len(values)} values; at most {MAX_SERVICE_ACCOUNTS}", key=True)
         for k, _, value in values:
@@ -363,7 +353,7 @@ def _source(ctx: DocumentContext, error: _Error, where: Path, entry: Node) -> It
             if problem is not None:
                 yield error([*at, name, k], f"`{name}`: {problem}")
     for name in TRUST_DOMAIN_FIELDS:
-        for k, _, value in texts(get(source, name)):
+        for k, _, value in scalar_items_or_empty(get(source, name)):
             if "/" in value:
                 yield error([*at, name, k], f"`{name}`: trust domain `{value}` cannot contain `/`")
 
@@ -383,11 +373,11 @@ def _service_account_problem(value: str) -> str | None:
 
 
 def _operation(ctx: DocumentContext, error: _Error, where: Path, entry: Node) -> Iterator[Finding]:
-    if not is_set(entry):
+    if not present(entry):
         yield error(where, "a `to` entry is null")
         return
     operation = get(entry, "operation")
-    if not is_set(operation):
+    if not present(operation):
         yield error([*where, "operation"], "a `to` entry needs an `operation`", key=True)
         return
     at: Path = [*where, "operation"]
@@ -396,7 +386,7 @@ def _operation(ctx: DocumentContext, error: _Error, where: Path, entry: Node) ->
     for name in OPERATION_FIELDS:
         yield from _empty_values(error, [*at, name], get(operation, name), name)
     for name in ("paths", "notPaths"):
-        for k, _, value in texts(get(operation, name)):
+        for k, _, value in scalar_items_or_empty(get(operation, name)):
             problem = _path_template_problem(value)
             if problem is not None:
                 yield error([*at, name, k], f"`{name}`: {problem}")
@@ -419,10 +409,10 @@ def _path_template_problem(path: str) -> str | None:
 
 
 def _condition(ctx: DocumentContext, error: _Error, where: Path, condition: Node) -> Iterator[Finding]:
-    if not is_set(condition):
+    if not present(condition):
         yield error(where, "a `when` entry is null")
         return
-    key = text_of(condition, "key")
+    key = text_or_empty(condition, "key")
     if not key:
         yield error([*where, "key"], "a `when` condition needs a `key`")
         return
@@ -444,7 +434,7 @@ def _condition(ctx: DocumentContext, error: _Error, where: Path, condition: Node
         )
         return
     for field in ("values", "notValues"):
-        items = texts(get(condition, field))
+        items = scalar_items_or_empty(get(condition, field))
         yield from _empty_values(error, [*where, field], get(condition, field), field)
         for k, _, value in items:
             if not value:
@@ -481,7 +471,7 @@ def _value_problem(key: str, value: str) -> str | None:
 
 
 def _empty_values(error: _Error, where: Path, node: Node | None, name: str) -> Iterator[Finding]:
-    for k, _, value in texts(node):
+    for k, _, value in scalar_items_or_empty(node):
         if not value:
             yield error([*where, k], f"`{name}` holds an empty string, which matches nothing")
             return
@@ -553,8 +543,8 @@ def check_deny_tcp(ctx: DocumentContext) -> Iterator[Finding]:
     for i, rule in _rules(ctx):
         if not isinstance(rule, MappingNode):
             continue
-        sources = [get(e, "source") for _, e in unique_items(get(rule, "from")) if is_set(get(e, "source"))]
-        operations = [get(e, "operation") for _, e in unique_items(get(rule, "to")) if is_set(get(e, "operation"))]
+        sources = [get(e, "source") for _, e in distinct_items(get(rule, "from")) if present(get(e, "source"))]
+        operations = [get(e, "operation") for _, e in distinct_items(get(rule, "to")) if present(get(e, "operation"))]
         tcp_from = any(count(get(s, name)) for s in sources for name in TCP_SOURCE_FIELDS)
         tcp_to = any(count(get(o, name)) for o in operations for name in ("ports", "notPorts"))
         if (sources and not operations and not tcp_from) or (operations and not tcp_to):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import REJECTED, distinct, listed, mapping, replace_scalar, spec_routes
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes
 from istio_lsp.checks.admission.common import header_name_problem
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import distinct, items_at, mapping_at
+from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode
 from istio_lsp.syntax.nodes import get, scalar
@@ -63,13 +64,13 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT",
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
-        policy = mapping(rule, "corsPolicy")
+        policy = mapping_at(rule, "corsPolicy")
         if policy is not None:
             yield from _check_policy(ctx, policy)
 
 
 def _check_policy(ctx: DocumentContext, policy: MappingNode) -> Iterator[Finding]:
-    for origin in distinct(listed(policy, "allowOrigins")):
+    for origin in distinct(items_at(policy, "allowOrigins")):
         if not isinstance(origin, MappingNode):
             continue
         if any(scalar(get(origin, k)) for k in ("exact", "prefix", "regex")):
@@ -82,7 +83,7 @@ def _check_policy(ctx: DocumentContext, policy: MappingNode) -> Iterator[Finding
             origin,
             f"This `allowOrigins` entry matches no origin: give a non-empty `exact`, `prefix` or `regex`. {REJECTED}.",
         )
-    for method_node in distinct(listed(policy, "allowMethods")):
+    for method_node in distinct(items_at(policy, "allowMethods")):
         method = scalar(method_node)
         if method is None or method in METHODS:
             continue
@@ -97,7 +98,7 @@ def _check_policy(ctx: DocumentContext, policy: MappingNode) -> Iterator[Finding
             fixes=fixes,
         )
     for field in ("allowHeaders", "exposeHeaders"):
-        for header_node in distinct(listed(policy, field)):
+        for header_node in distinct(items_at(policy, field)):
             header = scalar(header_node)
             if header is None or header == "*":
                 continue

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import REJECTED, distinct, is_istio
+from istio_lsp.checks.admission._generic import REJECTED, is_istio
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import unseen
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding
 from istio_lsp.syntax.nodes import get
@@ -72,7 +73,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
                 f"`{protocol}` routes are not allowed; {REJECTED}.",
                 key=True,
             )
-    for index, rule in distinct(ctx.list_at("spec.http"), set()):
+    for index, rule in unseen(ctx.list_at("spec.http"), set()):
         if get(rule, "delegate") is not None:
             yield ctx.finding(
                 RULE.code,

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._drgw_helpers import (
-    fields,
-    has,
-    is_networking,
-    is_null_item,
-    is_set,
-    listing,
-    replace_scalar_fix,
-    text,
-    traffic_policies,
-)
+from istio_lsp.checks.admission._drgw_helpers import is_networking, listing, replace_scalar_fix, traffic_policies
 from istio_lsp.checks.admission.common import dns1123_label_problem, fqdn_problem, is_ip, wildcard_domain_problem
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import absent, is_set, is_set_at, set_keys, set_text
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.syntax import MappingNode
@@ -163,7 +154,7 @@ def check_subsets(ctx: DocumentContext) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     for index, subset in enumerate(ctx.list_at("spec.subsets")):
         path: list[PathSegment] = ["spec", "subsets", index]
-        if is_null_item(subset):
+        if absent(subset):
             yield ctx.finding(rule.code, rule.severity, path, f"Subset {index + 1} is null: {REJECTED}.")
             continue
         if not isinstance(subset, MappingNode):
@@ -400,7 +391,7 @@ def check_policies(ctx: DocumentContext) -> Iterator[Finding]:
                     policy.path,
                     f"A portLevelSettings entry needs `port` (the port it applies to): {REJECTED}.",
                 )
-            if not fields(node, *_PORT_POLICY_FIELDS):
+            if not set_keys(node, *_PORT_POLICY_FIELDS):
                 yield ctx.finding(
                     rule.code,
                     rule.severity,
@@ -408,7 +399,7 @@ def check_policies(ctx: DocumentContext) -> Iterator[Finding]:
                     f"This portLevelSettings entry sets none of {listing(list(_PORT_POLICY_FIELDS))}: {REJECTED}.",
                 )
             continue
-        if not fields(node, *_POLICY_FIELDS):
+        if not set_keys(node, *_POLICY_FIELDS):
             yield ctx.finding(
                 rule.code,
                 rule.severity,
@@ -418,7 +409,7 @@ def check_policies(ctx: DocumentContext) -> Iterator[Finding]:
             )
             continue
         for index, setting in enumerate(items(get(node, "portLevelSettings"))):
-            if is_null_item(setting):
+            if absent(setting):
                 yield ctx.finding(
                     rule.code,
                     rule.severity,
@@ -440,7 +431,7 @@ def check_policies(ctx: DocumentContext) -> Iterator[Finding]:
 
 def _tunnel(ctx: DocumentContext, path: list[PathSegment], tunnel: MappingNode) -> Iterator[Finding]:
     rule = POLICY_RULE
-    protocol = text(tunnel, "protocol")
+    protocol = set_text(tunnel, "protocol")
     if protocol is not None and protocol not in ("CONNECT", "POST"):
         yield ctx.finding(
             rule.code,
@@ -448,7 +439,7 @@ def _tunnel(ctx: DocumentContext, path: list[PathSegment], tunnel: MappingNode) 
             [*path, "protocol"],
             f"Tunnel protocol `{protocol}` is neither `CONNECT` nor `POST`: {REJECTED}.",
         )
-    host = text(tunnel, "targetHost")
+    host = set_text(tunnel, "targetHost")
     if host is None:
         yield ctx.finding(
             rule.code,
@@ -464,7 +455,7 @@ def _tunnel(ctx: DocumentContext, path: list[PathSegment], tunnel: MappingNode) 
             [*path, "targetHost"],
             f"Tunnel targetHost `{host}` is neither a DNS name nor an IP address: {REJECTED}.",
         )
-    if not has(tunnel, "targetPort"):
+    if not is_set_at(tunnel, "targetPort"):
         yield ctx.finding(
             rule.code,
             rule.severity,

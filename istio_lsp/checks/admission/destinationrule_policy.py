@@ -10,19 +10,15 @@ from collections.abc import Iterator
 from istio_lsp.checks.admission._drgw_helpers import (
     WEBHOOK_CODES,
     Policy,
-    has,
     insert_key_fix,
     is_networking,
-    is_set,
-    is_true,
     listing,
-    mapping,
     replace_scalar_fix,
-    text,
     traffic_policies,
 )
 from istio_lsp.checks.admission.common import as_float, as_int
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import as_mapping, is_set, is_set_at, is_yaml_true, set_text, text_or_empty
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Fix, Severity, TextEdit
 from istio_lsp.syntax import MappingNode, Node, Span
@@ -86,12 +82,12 @@ def check_outlier(ctx: DocumentContext) -> Iterator[Finding]:
         return
     rule = OUTLIER_RULE
     for policy in traffic_policies(ctx):
-        outlier = mapping(get(policy.node, "outlierDetection"))
+        outlier = as_mapping(get(policy.node, "outlierDetection"))
         if outlier is None:
             continue
         path = [*policy.path, "outlierDetection"]
-        failures = as_int(text(outlier, "consecutiveLocalOriginFailures"))
-        if failures is not None and failures > 0 and not is_true(get(outlier, "splitExternalLocalOriginErrors")):
+        failures = as_int(set_text(outlier, "consecutiveLocalOriginFailures"))
+        if failures is not None and failures > 0 and not is_yaml_true(get(outlier, "splitExternalLocalOriginErrors")):
             fixes: list[Fix] = []
             if get(outlier, "splitExternalLocalOriginErrors") is None:
                 fix = insert_key_fix(
@@ -107,7 +103,7 @@ def check_outlier(ctx: DocumentContext) -> Iterator[Finding]:
                 key=True,
                 fixes=fixes,
             )
-        errors = as_int(text(outlier, "consecutiveErrors"))
+        errors = as_int(set_text(outlier, "consecutiveErrors"))
         if errors is not None and errors != 0:
             yield ctx.finding(
                 rule.code,
@@ -194,7 +190,7 @@ def check_pool(ctx: DocumentContext) -> Iterator[Finding]:
         return
     rule = POOL_RULE
     for policy in traffic_policies(ctx):
-        pool = mapping(get(policy.node, "connectionPool"))
+        pool = as_mapping(get(policy.node, "connectionPool"))
         if pool is None:
             continue
         path = [*policy.path, "connectionPool"]
@@ -207,11 +203,11 @@ def check_pool(ctx: DocumentContext) -> Iterator[Finding]:
                 key=True,
             )
             continue
-        http = mapping(get(pool, "http"))
+        http = as_mapping(get(pool, "http"))
         if http is not None:
             for name in _HTTP_LIMITS:
                 yield from _negative(ctx, http, [*path, "http", name], name)
-            if text(http, "h2UpgradePolicy") == "UPGRADE" and is_true(get(http, "useClientProtocol")):
+            if set_text(http, "h2UpgradePolicy") == "UPGRADE" and is_yaml_true(get(http, "useClientProtocol")):
                 yield ctx.finding(
                     rule.code,
                     rule.severity,
@@ -222,7 +218,7 @@ def check_pool(ctx: DocumentContext) -> Iterator[Finding]:
                 )
             keepalive = get(http, "http2KeepAlive")
             if is_set(keepalive):
-                missing = [k for k in ("interval", "timeout") if not has(keepalive, k)]
+                missing = [k for k in ("interval", "timeout") if not is_set_at(keepalive, k)]
                 if missing:
                     yield ctx.finding(
                         rule.code,
@@ -232,13 +228,13 @@ def check_pool(ctx: DocumentContext) -> Iterator[Finding]:
                         f"{REJECTED}.",
                         key=True,
                     )
-        tcp = mapping(get(pool, "tcp"))
+        tcp = as_mapping(get(pool, "tcp"))
         if tcp is not None:
             yield from _negative(ctx, tcp, [*path, "tcp", "maxConnections"], "maxConnections")
 
 
 def _negative(ctx: DocumentContext, parent: MappingNode, path: list[PathSegment], name: str) -> Iterator[Finding]:
-    value = as_int(text(parent, name))
+    value = as_int(set_text(parent, name))
     if value is not None and value < 0:
         yield ctx.finding(POOL_RULE.code, POOL_RULE.severity, path, f"`{name}` is negative ({value}): {REJECTED}.")
 
@@ -353,11 +349,11 @@ def check_load_balancer(ctx: DocumentContext) -> Iterator[Finding]:
     if not is_networking(ctx):
         return
     for policy in traffic_policies(ctx):
-        lb = mapping(get(policy.node, "loadBalancer"))
+        lb = as_mapping(get(policy.node, "loadBalancer"))
         if lb is None:
             continue
         path = [*policy.path, "loadBalancer"]
-        hashing = mapping(get(lb, "consistentHash"))
+        hashing = as_mapping(get(lb, "consistentHash"))
         if hashing is not None:
             yield from _consistent_hash(ctx, [*path, "consistentHash"], hashing)
         if is_set(get(lb, "localityLbSetting")) and is_set(get(lb, "zoneAwareLbSetting")):
@@ -368,10 +364,10 @@ def check_load_balancer(ctx: DocumentContext) -> Iterator[Finding]:
                 f"`localityLbSetting` and `zoneAwareLbSetting` are mutually exclusive: {REJECTED}.",
                 key=True,
             )
-        locality = mapping(get(lb, "localityLbSetting"))
+        locality = as_mapping(get(lb, "localityLbSetting"))
         if locality is not None:
             yield from _locality(ctx, policy, [*path, "localityLbSetting"], locality)
-        zone_aware = mapping(get(lb, "zoneAwareLbSetting"))
+        zone_aware = as_mapping(get(lb, "zoneAwareLbSetting"))
         if zone_aware is not None:
             yield from _zone_aware(ctx, policy, [*path, "zoneAwareLbSetting"], zone_aware)
 
@@ -380,7 +376,7 @@ def _consistent_hash(ctx: DocumentContext, path: list[PathSegment], hashing: Map
     rule = LB_RULE
     cookie = get(hashing, "httpCookie")
     if isinstance(cookie, MappingNode):
-        if text(cookie, "name") is None:
+        if set_text(cookie, "name") is None:
             yield ctx.finding(
                 rule.code,
                 rule.severity,
@@ -390,7 +386,7 @@ def _consistent_hash(ctx: DocumentContext, path: list[PathSegment], hashing: Map
             )
         seen: set[str] = set()
         for index, attribute in enumerate(items(get(cookie, "attributes"))):
-            name = text(attribute, "name")
+            name = set_text(attribute, "name")
             where = [*path, "httpCookie", "attributes", index]
             if name is None:
                 yield ctx.finding(rule.code, rule.severity, where, f"A cookie attribute has no name: {REJECTED}.")
@@ -403,7 +399,7 @@ def _consistent_hash(ctx: DocumentContext, path: list[PathSegment], hashing: Map
                 )
             else:
                 seen.add(name)
-    ring_size = as_int(text(hashing, "minimumRingSize"))
+    ring_size = as_int(set_text(hashing, "minimumRingSize"))
     if ring_size is not None and ring_size != 0:
         algorithms = [k for k in ("ringHash", "maglev") if is_set(get(hashing, k))]
         if algorithms:
@@ -604,8 +600,8 @@ def _locality(ctx: DocumentContext, policy: Policy, path: list[PathSegment], nod
 def _failover_entries(ctx: DocumentContext, path: list[PathSegment], entries: list[Node]) -> Iterator[Finding]:
     rule = LB_RULE
     for index, entry in enumerate(entries):
-        source = scalar(get(entry, "from")) or ""
-        target = scalar(get(entry, "to")) or ""
+        source = text_or_empty(entry, "from")
+        target = text_or_empty(entry, "to")
         where = [*path, index]
         if source == target:
             yield ctx.finding(
@@ -701,11 +697,11 @@ def check_warmup(ctx: DocumentContext) -> Iterator[Finding]:
         return
     rule = WARMUP_RULE
     for policy in traffic_policies(ctx):
-        warmup = mapping(get(get(policy.node, "loadBalancer"), "warmup"))
+        warmup = as_mapping(get(get(policy.node, "loadBalancer"), "warmup"))
         if warmup is None:
             continue
         path = [*policy.path, "loadBalancer", "warmup"]
-        if not has(warmup, "duration"):
+        if not is_set_at(warmup, "duration"):
             yield ctx.finding(
                 rule.code,
                 rule.severity,
@@ -714,7 +710,7 @@ def check_warmup(ctx: DocumentContext) -> Iterator[Finding]:
                 key=True,
             )
         # minimumPercent's range is invalid-percentage's, like every percentage
-        aggression = as_float(text(warmup, "aggression"))
+        aggression = as_float(set_text(warmup, "aggression"))
         if aggression is not None and aggression <= 0:
             yield ctx.finding(
                 rule.code,

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._drgw_helpers import (
-    fields,
-    is_networking,
-    is_true,
-    listing,
-    mapping,
-    text,
-    traffic_policies,
-)
+from istio_lsp.checks.admission._drgw_helpers import is_networking, listing, traffic_policies
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import as_mapping, is_yaml_true, set_keys, set_text
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode
@@ -81,45 +74,45 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     if not is_networking(ctx):
         return
     for policy in traffic_policies(ctx):
-        tls = mapping(get(policy.node, "tls"))
+        tls = as_mapping(get(policy.node, "tls"))
         if tls is not None:
             yield from _tls(ctx, [*policy.path, "tls"], tls)
 
 
 def _tls(ctx: DocumentContext, path: list[PathSegment], tls: MappingNode) -> Iterator[Finding]:
-    credential = text(tls, "credentialName")
+    credential = set_text(tls, "credentialName")
     if credential is not None and credential.startswith(CONFIGMAP):
         yield from _configmap(ctx, [*path, "credentialName"], credential)
-    mode = text(tls, "mode") or "DISABLE"
-    if is_true(get(tls, "insecureSkipVerify")):
+    mode = set_text(tls, "mode") or "DISABLE"
+    if is_yaml_true(get(tls, "insecureSkipVerify")):
         banned = {
             "SIMPLE": ("caCertificates", "credentialName", "subjectAltNames"),
             "MUTUAL": ("caCertificates", "subjectAltNames"),
         }
-        present = fields(tls, *banned.get(mode, ()))
-        if present:
+        given = set_keys(tls, *banned.get(mode, ()))
+        if given:
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,
                 [*path, "insecureSkipVerify"],
                 f"With `insecureSkipVerify: true` the server is not verified, so {mode} TLS cannot also set "
-                f"{listing(present)}: {REJECTED}.",
+                f"{listing(given)}: {REJECTED}.",
                 key=True,
             )
     if mode in ("SIMPLE", "MUTUAL") and credential is not None:
-        present = fields(tls, "clientCertificate", "caCertificates", "privateKey", "caCrl")
-        if present:
+        given = set_keys(tls, "clientCertificate", "caCertificates", "privateKey", "caCrl")
+        if given:
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,
-                [*path, present[0]],
-                f"With `credentialName` the certificates come from the secret, so {listing(present)} cannot be set "
+                [*path, given[0]],
+                f"With `credentialName` the certificates come from the secret, so {listing(given)} cannot be set "
                 f"too: {REJECTED}.",
                 key=True,
             )
         return
     if mode == "MUTUAL":
-        missing = [k for k in ("clientCertificate", "privateKey") if text(tls, k) is None]
+        missing = [k for k in ("clientCertificate", "privateKey") if set_text(tls, k) is None]
         if missing:
             yield ctx.finding(
                 RULE.code,

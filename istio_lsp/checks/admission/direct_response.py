@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import REJECTED, mapping, spec_routes
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes
 from istio_lsp.checks.admission.common import as_int
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import mapping_at
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode
@@ -61,7 +62,7 @@ _BASE64_IGNORED = re.compile(r"[\s=]")
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
-        response = mapping(rule, "directResponse")
+        response = mapping_at(rule, "directResponse")
         if response is None:
             continue
         status_node = get(response, "status")
@@ -73,7 +74,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
                 status_node,
                 f"directResponse `status: {status}` is not a status Istio accepts (200 to 599). {REJECTED}.",
             )
-        body = mapping(response, "body")
+        body = mapping_at(response, "body")
         if body is None:
             continue
         size = _body_size(body)

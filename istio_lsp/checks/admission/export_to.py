@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from istio_lsp.checks.admission._generic import REJECTED, is_istio, scalar_items
+from istio_lsp.checks.admission._generic import REJECTED, is_istio
 from istio_lsp.checks.admission.common import dns1123_label_problem, export_to_problems
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import scalar_items
 from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import Node

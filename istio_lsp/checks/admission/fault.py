@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import REJECTED, mapping, rename_key_fix, replace_scalar, spec_routes, value
+from istio_lsp.checks.admission._vs_routes import REJECTED, rename_key_fix, spec_routes
 from istio_lsp.checks.admission.common import as_float, as_int
 from istio_lsp.checks.base import Rule, close_matches
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import mapping_at, value_at
+from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.syntax import MappingNode, Node
 from istio_lsp.syntax.nodes import key_node, scalar
@@ -95,10 +96,10 @@ GRPC_STATUS = (
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
-        fault = mapping(rule, "fault")
+        fault = mapping_at(rule, "fault")
         if fault is None:
             continue
-        abort, delay = mapping(fault, "abort"), mapping(fault, "delay")
+        abort, delay = mapping_at(fault, "abort"), mapping_at(fault, "delay")
         if abort is None and delay is None:
             yield _finding(
                 ctx,
@@ -122,7 +123,7 @@ def _finding(
 
 
 def _check_abort(ctx: DocumentContext, fault: MappingNode, abort: MappingNode) -> Iterator[Finding]:
-    http_status, grpc_status, http2_error = (value(abort, k) for k in ("httpStatus", "grpcStatus", "http2Error"))
+    http_status, grpc_status, http2_error = (value_at(abort, k) for k in ("httpStatus", "grpcStatus", "http2Error"))
     if http_status is not None:
         status = as_int(scalar(http_status))
         if status is not None and not 200 <= status <= 600:
@@ -175,9 +176,9 @@ def _grpc_suggestions(name: str) -> list[str]:
 
 def _check_delay(ctx: DocumentContext, delay: MappingNode) -> Iterator[Finding]:
     exponential_key = key_node(delay, "exponentialDelay")
-    if exponential_key is not None and value(delay, "exponentialDelay") is not None:
+    if exponential_key is not None and value_at(delay, "exponentialDelay") is not None:
         fixes = []
-        if value(delay, "fixedDelay") is None:
+        if value_at(delay, "fixedDelay") is None:
             fixes.append(rename_key_fix(ctx, exponential_key, "fixedDelay", None, None, "Use `fixedDelay`"))
         yield _finding(
             ctx,
@@ -185,11 +186,11 @@ def _check_delay(ctx: DocumentContext, delay: MappingNode) -> Iterator[Finding]:
             f"`exponentialDelay` is not supported by Istio; use `fixedDelay`. {REJECTED}.",
             fixes,
         )
-    percent_key, percent = key_node(delay, "percent"), value(delay, "percent")
+    percent_key, percent = key_node(delay, "percent"), value_at(delay, "percent")
     if percent_key is not None and percent is not None:
         number = scalar(percent)
         fixes = []
-        if value(delay, "percentage") is None and number is not None and as_float(number) is not None:
+        if value_at(delay, "percentage") is None and number is not None and as_float(number) is not None:
             fixes.append(
                 rename_key_fix(
                     ctx,

@@ -9,15 +9,9 @@ from collections.abc import Iterator
 from istio_lsp.checks.admission._drgw_helpers import (
     WEBHOOK_CODES,
     delete_key_fix,
-    fields,
-    has,
     insert_key_fix,
     is_networking,
-    is_null_item,
-    is_true,
     listing,
-    mapping,
-    text,
 )
 from istio_lsp.checks.admission.common import (
     as_int,
@@ -27,6 +21,7 @@ from istio_lsp.checks.admission.common import (
     wildcard_domain_problem,
 )
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import absent, as_mapping, is_set_at, is_yaml_true, present, set_keys, set_text
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.syntax import MappingNode, Node
@@ -215,7 +210,7 @@ def check_servers(ctx: DocumentContext) -> Iterator[Finding]:
     seen: set[int] = set()
     for index, server in enumerate(servers):
         path: list[PathSegment] = ["spec", "servers", index]
-        if is_null_item(server):
+        if absent(server):
             yield ctx.finding(rule.code, rule.severity, path, f"Server {index + 1} is null: {REJECTED}.")
             continue
         if not isinstance(server, MappingNode):
@@ -223,7 +218,7 @@ def check_servers(ctx: DocumentContext) -> Iterator[Finding]:
         if id(server) not in seen:  # an aliased server is judged once (its findings land on one text)
             seen.add(id(server))
             yield from _server(ctx, path, server)
-        port = mapping(get(server, "port"))
+        port = as_mapping(get(server, "port"))
         name_node = get(port, "name")
         name = scalar(name_node)
         if name:
@@ -255,9 +250,9 @@ def _server(ctx: DocumentContext, path: list[PathSegment], server: MappingNode) 
         if problem is not None:
             yield ctx.finding(rule.code, rule.severity, host_node, f"{problem[0].upper()}{problem[1:]}: {REJECTED}.")
     port_node = get(server, "port")
-    bind = text(server, "bind")
+    bind = set_text(server, "bind")
     if not isinstance(port_node, MappingNode):
-        if port_node is None or is_null_item(port_node):
+        if absent(port_node):
             yield ctx.finding(rule.code, rule.severity, path, f"The server has no `port`: {REJECTED}.")
     else:
         yield from _port(ctx, [*path, "port"], port_node)
@@ -267,7 +262,7 @@ def _server(ctx: DocumentContext, path: list[PathSegment], server: MappingNode) 
 
 def _port(ctx: DocumentContext, path: list[PathSegment], port: MappingNode) -> Iterator[Finding]:
     rule = SERVER_RULE
-    protocol = text(port, "protocol")
+    protocol = set_text(port, "protocol")
     if parse_protocol(protocol) is None:
         what = f"`{protocol}` is not a protocol Istio knows" if protocol else "the port has no `protocol`"
         yield ctx.finding(
@@ -278,7 +273,7 @@ def _port(ctx: DocumentContext, path: list[PathSegment], port: MappingNode) -> I
             f"{REJECTED}.",
             key=not protocol,
         )
-    target = as_int(text(port, "targetPort"))
+    target = as_int(set_text(port, "targetPort"))
     if target is not None and target > 0:
         fix = delete_key_fix(ctx, port, "targetPort", "Remove `targetPort`")
         yield ctx.finding(
@@ -289,7 +284,7 @@ def _port(ctx: DocumentContext, path: list[PathSegment], port: MappingNode) -> I
             key=True,
             fixes=[fix] if fix else [],
         )
-    if text(port, "name") is None:
+    if set_text(port, "name") is None:
         yield ctx.finding(
             rule.code,
             rule.severity,
@@ -313,7 +308,7 @@ def _bind(ctx: DocumentContext, path: list[PathSegment], bind: str, port: Node |
             problem = None
         if problem is not None:
             yield ctx.finding(rule.code, rule.severity, path, f"Invalid bind: {problem}: {REJECTED}.")
-        number = as_int(text(port, "number"))
+        number = as_int(set_text(port, "number"))
         if number is not None and number != 0:
             yield ctx.finding(
                 rule.code,
@@ -451,10 +446,10 @@ def check_tls(ctx: DocumentContext) -> Iterator[Finding]:
 def _server_tls(ctx: DocumentContext, path: list[PathSegment], server: MappingNode) -> Iterator[Finding]:
     rule = TLS_RULE
     tls_node = get(server, "tls")
-    has_tls = tls_node is not None and not is_null_item(tls_node)
-    tls = mapping(tls_node)
-    protocol = parse_protocol(text(get(server, "port"), "protocol"))
-    mode = text(tls, "mode") or "PASSTHROUGH"
+    has_tls = present(tls_node)
+    tls = as_mapping(tls_node)
+    protocol = parse_protocol(set_text(get(server, "port"), "protocol"))
+    mode = set_text(tls, "mode") or "PASSTHROUGH"
     passthrough = mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") or mode not in TLS_MODES
     if protocol in TLS_PROTOCOLS and not has_tls:
         yield ctx.finding(
@@ -465,7 +460,7 @@ def _server_tls(ctx: DocumentContext, path: list[PathSegment], server: MappingNo
         )
     elif protocol is not None and protocol not in TLS_PROTOCOLS and has_tls:
         if protocol in HTTP_PROTOCOLS:
-            certs = fields(tls, "caCertificates", "privateKey", "serverCertificate")
+            certs = set_keys(tls, "caCertificates", "privateKey", "serverCertificate")
             if not passthrough or certs:
                 why = f"mode {mode}" if not passthrough else listing(certs)
                 yield ctx.finding(
@@ -484,7 +479,7 @@ def _server_tls(ctx: DocumentContext, path: list[PathSegment], server: MappingNo
                 f"A {protocol} server cannot have TLS settings (only HTTPS and TLS servers can): {REJECTED}.",
                 key=True,
             )
-    if protocol is not None and protocol not in HTTP_PROTOCOLS and is_true(get(tls, "httpsRedirect")):
+    if protocol is not None and protocol not in HTTP_PROTOCOLS and is_yaml_true(get(tls, "httpsRedirect")):
         yield ctx.finding(
             rule.code,
             Severity.WARNING,
@@ -501,7 +496,7 @@ def _options(
 ) -> Iterator[Finding]:
     rule = TLS_RULE
     ciphers = [c for c in (scalar(i) for i in items(get(tls, "cipherSuites"))) if c is not None]
-    if text(tls, "minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not ciphers:
+    if set_text(tls, "minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not ciphers:
         yield ctx.finding(
             rule.code,
             Severity.WARNING,
@@ -533,13 +528,13 @@ def _options(
             f"Cipher suites {listing(sorted(duplicate))} are listed twice; the repeats are ignored. {WARNED}.",
             key=True,
         )
-    written_mode = text(tls, "mode")
+    written_mode = set_text(tls, "mode")
     mode = written_mode or "PASSTHROUGH"
     if mode not in TLS_MODES:
         return  # an unknown mode is the schema check's to report
     if mode == "ISTIO_MUTUAL":
-        present = fields(tls, "serverCertificate", "privateKey", "caCertificates", "tlsCertificates")
-        present += fields(tls, "credentialName", "credentialNames")
+        present = set_keys(tls, "serverCertificate", "privateKey", "caCertificates", "tlsCertificates")
+        present += set_keys(tls, "credentialName", "credentialNames")
         if present:
             yield ctx.finding(
                 rule.code,
@@ -549,17 +544,17 @@ def _options(
             )
         return
     if mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
-        present = fields(tls, *CERT_FIELDS)
+        present = set_keys(tls, *CERT_FIELDS)
         if present:
             yield _passthrough_warning(ctx, path, tls, mode, written_mode, present, protocol)
-    credential = has(tls, "credentialName") or has(tls, "credentialNames")
+    credential = is_set_at(tls, "credentialName") or is_set_at(tls, "credentialNames")
     sources = [
         name
         for name, isset in (
-            ("credentialName", has(tls, "credentialName")),
-            ("credentialNames", has(tls, "credentialNames")),
-            ("serverCertificate/privateKey", has(tls, "serverCertificate") and has(tls, "privateKey")),
-            ("tlsCertificates", has(tls, "tlsCertificates")),
+            ("credentialName", is_set_at(tls, "credentialName")),
+            ("credentialNames", is_set_at(tls, "credentialNames")),
+            ("serverCertificate/privateKey", is_set_at(tls, "serverCertificate") and is_set_at(tls, "privateKey")),
+            ("tlsCertificates", is_set_at(tls, "tlsCertificates")),
         )
         if isset
     ]
@@ -576,8 +571,8 @@ def _options(
         return  # the certificates come from the secret
     if terminating:
         yield from _certificates(ctx, path, tls, mode)
-    if has(tls, "caCrl"):
-        if has(tls, "credentialName"):
+    if is_set_at(tls, "caCrl"):
+        if is_set_at(tls, "credentialName"):
             yield ctx.finding(
                 rule.code,
                 rule.severity,
@@ -597,7 +592,7 @@ def _options(
 
 def _certificates(ctx: DocumentContext, path: list[PathSegment], tls: MappingNode, mode: str) -> Iterator[Finding]:
     rule = TLS_RULE
-    if mode != "SIMPLE" and not has(tls, "caCertificates") and not has(tls, "caCertCredentialName"):
+    if mode != "SIMPLE" and not is_set_at(tls, "caCertificates") and not is_set_at(tls, "caCertCredentialName"):
         yield ctx.finding(
             rule.code,
             rule.severity,
@@ -617,7 +612,7 @@ def _certificates(ctx: DocumentContext, path: list[PathSegment], tls: MappingNod
         [([*path, "tlsCertificates", i], cert) for i, cert in enumerate(certs)] if certs else [(path, tls)]
     )
     for where, cert in entries:
-        missing = [k for k in ("serverCertificate", "privateKey") if not has(cert, k)]
+        missing = [k for k in ("serverCertificate", "privateKey") if not is_set_at(cert, k)]
         if missing:
             yield ctx.finding(
                 rule.code,

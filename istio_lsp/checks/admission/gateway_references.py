@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import ADMITTED, REJECTED, is_istio, rules_and_children, scalar_items
+from istio_lsp.checks.admission._generic import ADMITTED, REJECTED, is_istio, rules_and_children
 from istio_lsp.checks.admission.common import DNS1123_LABEL, fqdn_problem
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import scalar_items
 from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding, Fix
 from istio_lsp.syntax import Node, ScalarNode

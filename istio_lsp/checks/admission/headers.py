@@ -7,15 +7,14 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.admission._generic import (
     REJECTED,
-    distinct,
     http_matches,
     is_istio,
     rules_and_children,
-    scalar_items,
     vs_applies_to_gateway_only,
 )
 from istio_lsp.checks.admission.common import header_name_problem, header_value_problem
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import scalar_items, unseen
 from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import Node, ScalarNode
@@ -108,7 +107,7 @@ def _match_headers(ctx: DocumentContext) -> Iterator[Finding]:
 def _operations(ctx: DocumentContext) -> Iterator[tuple[str, Node | None]]:
     """Every `headers` block of a VirtualService: rule level and route destination level."""
     seen: set[int] = set()
-    for _, rule in distinct(ctx.list_at("spec.http"), seen):
+    for _, rule in unseen(ctx.list_at("spec.http"), seen):
         yield "headers", get(rule, "headers")
     for _, _, destination in rules_and_children(ctx, ("http",), "route"):
         yield "route headers", get(destination, "headers")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import REJECTED, distinct, lowercase_fix, rename_key_fix, spec_routes
+from istio_lsp.checks.admission._vs_routes import REJECTED, lowercase_fix, rename_key_fix, spec_routes
 from istio_lsp.checks.admission.common import dns1123_label_problem
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import absent, distinct
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.syntax import MappingNode, Node, ScalarNode
-from istio_lsp.syntax.nodes import get, is_null, items, key_node, pairs, scalar
+from istio_lsp.syntax.nodes import get, items, key_node, pairs, scalar
 
 DOC = """\
 An HTTP `match` condition that Istio's webhook rejects.
@@ -76,7 +77,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
 
 def _check_match(ctx: DocumentContext, match: MappingNode) -> Iterator[Finding]:
     for name, condition in pairs(get(match, "headers")):
-        if isinstance(condition, ScalarNode) and is_null(condition):
+        if absent(condition):
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import REJECTED, distinct, is_istio, rules_and_children
+from istio_lsp.checks.admission._generic import REJECTED, is_istio, rules_and_children
 from istio_lsp.checks.admission.common import label_key_problem, label_value_problem
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import unseen
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import Node, ScalarNode
@@ -54,13 +55,13 @@ def _label_maps(ctx: DocumentContext) -> Iterator[tuple[str, Node | None]]:
     kind = ctx.resource.kind
     seen: set[int] = set()
     if kind == "DestinationRule":
-        for _, subset in distinct(ctx.list_at("spec.subsets"), seen):
+        for _, subset in unseen(ctx.list_at("spec.subsets"), seen):
             yield "subset labels", get(subset, "labels")
     elif kind == "VirtualService":
         for _, _, match in rules_and_children(ctx, ("http", "tls", "tcp"), "match"):
             yield "sourceLabels", get(match, "sourceLabels")
     elif kind == "ServiceEntry":
-        for _, endpoint in distinct(ctx.list_at("spec.endpoints"), seen):
+        for _, endpoint in unseen(ctx.list_at("spec.endpoints"), seen):
             yield "endpoint labels", get(endpoint, "labels")
 
 

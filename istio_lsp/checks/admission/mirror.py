@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import (
-    REJECTED,
-    destination_problems,
-    distinct,
-    gateway_semantics,
-    is_null_item,
-    listed,
-    mapping,
-    spec_routes,
-)
+from istio_lsp.checks.admission._vs_routes import REJECTED, destination_problems, gateway_semantics, spec_routes
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import absent, distinct, items_at, mapping_at
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode
@@ -70,18 +62,18 @@ Related: `istioctl analyze` IST0106 (schema validation error).
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     check_hosts = not gateway_semantics(ctx)
     for _, rule in spec_routes(ctx, "http"):
-        mirror = mapping(rule, "mirror")
+        mirror = mapping_at(rule, "mirror")
         if mirror is not None and check_hosts:
             for node, message in destination_problems(mirror, "Mirror"):
                 yield ctx.finding(RULE.code, RULE.severity, node, message)
-        for entry in distinct(listed(rule, "mirrors")):
-            if is_null_item(entry):
+        for entry in distinct(items_at(rule, "mirrors")):
+            if absent(entry):
                 yield ctx.finding(RULE.code, RULE.severity, entry, f"A `mirrors` entry is empty (null). {REJECTED}.")
                 continue
             if not isinstance(entry, MappingNode):
                 continue
             # a missing `destination` is reported by missing-required-field (the API server's schema)
-            destination = mapping(entry, "destination")
+            destination = mapping_at(entry, "destination")
             if destination is not None and check_hosts:
                 for node, message in destination_problems(destination, "Mirror"):
                     yield ctx.finding(RULE.code, RULE.severity, node, message)

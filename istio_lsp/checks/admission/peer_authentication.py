@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._se_security import count
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import count
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import (
-    ADMITTED,
-    REJECTED,
-    Pattern,
-    distinct,
-    is_istio,
-    matching_scalars,
-    scalar_items,
-)
+from istio_lsp.checks.admission._generic import ADMITTED, REJECTED, Pattern, is_istio, matching_scalars
 from istio_lsp.checks.admission.common import as_int, port_problem
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import scalar_items, unseen
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import ScalarNode
@@ -163,8 +156,8 @@ def _port_level_mtls(ctx: DocumentContext) -> Iterator[Finding]:
 def _destination_port_conditions(ctx: DocumentContext) -> Iterator[Finding]:
     seen_rules: set[int] = set()
     seen_conditions: set[int] = set()
-    for _, rule in distinct(ctx.list_at("spec.rules"), seen_rules):
-        for _, condition in distinct(items(get(rule, "when")), seen_conditions):
+    for _, rule in unseen(ctx.list_at("spec.rules"), seen_rules):
+        for _, condition in unseen(items(get(rule, "when")), seen_conditions):
             if scalar(get(condition, "key")) != "destination.port":
                 continue
             for field in ("values", "notValues"):

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import (
-    REJECTED,
-    distinct,
-    mapping,
-    nonempty,
-    replace_scalar,
-    spec_routes,
-    value,
-)
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes
 from istio_lsp.checks.admission.common import as_int
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import distinct, has_text, mapping_at, value_at
+from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode
 from istio_lsp.syntax.nodes import get, items, key_node, scalar
@@ -74,14 +67,14 @@ _TARGETS = ("uri", "prefixRewrite", "authority", "scheme")
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
-        redirect = mapping(rule, "redirect")
+        redirect = mapping_at(rule, "redirect")
         if redirect is not None:
             yield from _check_redirect(ctx, rule, redirect)
 
 
 def _check_redirect(ctx: DocumentContext, rule: MappingNode, redirect: MappingNode) -> Iterator[Finding]:
-    has_port = value(redirect, "port") is not None or value(redirect, "derivePort") is not None
-    if not has_port and not any(nonempty(redirect, k) for k in _TARGETS):
+    has_port = value_at(redirect, "port") is not None or value_at(redirect, "derivePort") is not None
+    if not has_port and not any(has_text(redirect, k) for k in _TARGETS):
         yield ctx.finding(
             RULE.code,
             RULE.severity,
@@ -89,9 +82,9 @@ def _check_redirect(ctx: DocumentContext, rule: MappingNode, redirect: MappingNo
             "This redirect changes nothing: set at least one of `uri`, `prefixRewrite`, `authority`, `port` or "
             f"`scheme`. {REJECTED}.",
         )
-    if nonempty(redirect, "prefixRewrite"):
+    if has_text(redirect, "prefixRewrite"):
         prefix_key = key_node(redirect, "prefixRewrite") or redirect
-        if nonempty(redirect, "uri"):
+        if has_text(redirect, "uri"):
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,
@@ -100,8 +93,8 @@ def _check_redirect(ctx: DocumentContext, rule: MappingNode, redirect: MappingNo
                 f"{REJECTED}.",
             )
         for match in distinct(items(get(rule, "match"))):
-            uri = mapping(match, "uri")
-            if uri is not None and value(uri, "prefix") is None:
+            uri = mapping_at(match, "uri")
+            if uri is not None and value_at(uri, "prefix") is None:
                 yield ctx.finding(
                     RULE.code,
                     RULE.severity,

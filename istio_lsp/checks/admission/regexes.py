@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import REJECTED, distinct, http_matches, is_istio
+from istio_lsp.checks.admission._generic import REJECTED, http_matches, is_istio
 from istio_lsp.checks.admission.common import regex_problem
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import unseen
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import Node, ScalarNode
@@ -71,11 +72,11 @@ def _regexes(ctx: DocumentContext) -> Iterator[tuple[str, Node, bool]]:
                     yield f"match `{field}.{key.value}`", node, field == "withoutHeaders"
     seen_rules: set[int] = set()
     seen_origins: set[int] = set()
-    for _, rule in distinct(ctx.list_at("spec.http"), seen_rules):
+    for _, rule in unseen(ctx.list_at("spec.http"), seen_rules):
         node = path(rule, "rewrite", "uriRegexRewrite", "match")
         if node is not None and scalar(node):  # an empty one is the rewrite rules' "needs match and rewrite"
             yield "`rewrite.uriRegexRewrite.match`", node, False
-        for _, origin in distinct(items(path(rule, "corsPolicy", "allowOrigins")), seen_origins):
+        for _, origin in unseen(items(path(rule, "corsPolicy", "allowOrigins")), seen_origins):
             node = get(origin, "regex")
             if node is not None:
                 yield "CORS `allowOrigins`", node, False

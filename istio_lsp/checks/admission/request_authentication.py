@@ -12,15 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from istio_lsp.checks.admission._se_security import (
-    Path,
-    is_set,
-    target_selection_findings,
-    text_of,
-    texts,
-    unique_items,
-)
+from istio_lsp.checks.admission._se_security import Path, target_selection_findings
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import distinct_items, present, scalar_items_or_empty, text_or_empty
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, SequenceNode
@@ -131,7 +125,7 @@ jwtRules:
 
 def check_jwt_rules(ctx: DocumentContext) -> Iterator[Finding]:
     rules = get(ctx.spec, "jwtRules")
-    for i, rule in unique_items(rules):
+    for i, rule in distinct_items(rules):
         if isinstance(rule, MappingNode):
             yield from _jwt_rule(ctx, ["spec", "jwtRules", i], rule)
 
@@ -143,17 +137,17 @@ def _jwt_rule(ctx: DocumentContext, where: Path, rule: MappingNode) -> Iterator[
         return ctx.finding(code, Severity.ERROR, at, f"{message}; {REJECTED}.", key=key)
 
     uri_key = "jwksUri" if get(rule, "jwksUri") is not None else "jwks_uri"
-    uri = text_of(rule, uri_key)
-    if not text_of(rule, "issuer") and not uri:
+    uri = text_or_empty(rule, uri_key)
+    if not text_or_empty(rule, "issuer") and not uri:
         yield error(where, "A JWT rule needs an `issuer` (or at least a `jwksUri`)")
-    for k, _, audience in texts(get(rule, "audiences")):
+    for k, _, audience in scalar_items_or_empty(get(rule, "audiences")):
         if not audience:
             yield error([*where, "audiences", k], "An audience is an empty string")
     if uri:
         problem = _jwks_uri_problem(uri)
         if problem is not None:
             yield error([*where, uri_key], problem)
-    jwks = text_of(rule, "jwks")
+    jwks = text_or_empty(rule, "jwks")
     if jwks and uri:
         yield ctx.finding(
             code,
@@ -176,21 +170,21 @@ def _jwt_rule(ctx: DocumentContext, where: Path, rule: MappingNode) -> Iterator[
             )
     headers = get(rule, "fromHeaders")
     for k, header in enumerate(headers.value if isinstance(headers, SequenceNode) else []):
-        if not is_set(header):
+        if not present(header):
             yield error([*where, "fromHeaders", k], "A `fromHeaders` entry is null")
-        elif not text_of(header, "name"):
+        elif not text_or_empty(header, "name"):
             yield error([*where, "fromHeaders", k, "name"], "A `fromHeaders` entry needs a header `name`")
     for field in ("fromParams", "fromCookies"):
-        for k, _, value in texts(get(rule, field)):
+        for k, _, value in scalar_items_or_empty(get(rule, field)):
             if not value:
                 yield error([*where, field, k], f"`{field}` holds an empty name")
     outputs = get(rule, "outputClaimToHeaders")
     for k, output in enumerate(outputs.value if isinstance(outputs, SequenceNode) else []):
         at: Path = [*where, "outputClaimToHeaders", k]
-        if not is_set(output):
+        if not present(output):
             yield error(at, "An `outputClaimToHeaders` entry is null")
             continue
-        claim, header = text_of(output, "claim"), text_of(output, "header")
+        claim, header = text_or_empty(output, "claim"), text_or_empty(output, "header")
         if not claim or not header:
             missing = "claim" if not claim else "header"
             yield error(at, f"An `outputClaimToHeaders` entry needs both a `claim` and a `header` (no `{missing}`)")

@@ -5,18 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import (
-    REJECTED,
-    insert_first_field_fix,
-    mapping,
-    nonempty,
-    replace_scalar,
-    spec_routes,
-    value,
-)
+from istio_lsp.checks.admission._vs_routes import REJECTED, insert_first_field_fix, spec_routes
 from istio_lsp.checks.admission.common import as_int
 from istio_lsp.checks.base import Rule, close_matches
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import has_text, mapping_at, value_at
+from istio_lsp.checks.local import DocumentContext, replace_scalar
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.syntax import MappingNode
 from istio_lsp.syntax.nodes import get, key_node, scalar
@@ -108,21 +101,21 @@ _GO_ATOI = re.compile(r"[+-]?[0-9]+")
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
-        retries = mapping(rule, "retries")
+        retries = mapping_at(rule, "retries")
         if retries is not None:
             yield from _check_retries(ctx, rule, retries)
 
 
 def _check_retries(ctx: DocumentContext, rule: MappingNode, retries: MappingNode) -> Iterator[Finding]:
-    attempts_node = value(retries, "attempts")
+    attempts_node = value_at(retries, "attempts")
     attempts = 0 if attempts_node is None else as_int(scalar(attempts_node))
     if attempts is not None and attempts_node is not None and attempts < 0:
         yield ctx.finding(
             RULE.code, RULE.severity, attempts_node, f"`attempts: {attempts}` cannot be negative. {REJECTED}."
         )
     if attempts == 0:
-        configured = [k for k in ("perTryTimeout", "retryRemoteLocalities") if value(retries, k) is not None] + (
-            ["retryOn"] if nonempty(retries, "retryOn") else []
+        configured = [k for k in ("perTryTimeout", "retryRemoteLocalities") if value_at(retries, k) is not None] + (
+            ["retryOn"] if has_text(retries, "retryOn") else []
         )
         if configured:
             fields = ", ".join(f"`{k}`" for k in configured)

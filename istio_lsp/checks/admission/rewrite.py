@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import REJECTED, mapping, nonempty, spec_routes, value
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import has_text, mapping_at, value_at
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax.nodes import key_node
@@ -51,19 +52,19 @@ Related: `istioctl analyze` IST0106 (schema validation error).
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "http"):
-        rewrite = mapping(rule, "rewrite")
+        rewrite = mapping_at(rule, "rewrite")
         if rewrite is None:
             continue
-        regex_rewrite = value(rewrite, "uriRegexRewrite")
+        regex_rewrite = value_at(rewrite, "uriRegexRewrite")
         regex_key = key_node(rewrite, "uriRegexRewrite")
-        if nonempty(rewrite, "uri") and regex_rewrite is not None:
+        if has_text(rewrite, "uri") and regex_rewrite is not None:
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,
                 regex_key or regex_rewrite,
                 f"`uri` and `uriRegexRewrite` both rewrite the path; set only one of them. {REJECTED}.",
             )
-        if not nonempty(rewrite, "uri") and regex_rewrite is None and not nonempty(rewrite, "authority"):
+        if not has_text(rewrite, "uri") and regex_rewrite is None and not has_text(rewrite, "authority"):
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,
@@ -71,7 +72,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
                 f"This rewrite changes nothing: set `uri`, `uriRegexRewrite` or `authority`. {REJECTED}.",
             )
         if regex_rewrite is not None:
-            missing = [k for k in ("match", "rewrite") if not nonempty(regex_rewrite, k)]
+            missing = [k for k in ("match", "rewrite") if not has_text(regex_rewrite, k)]
             if missing:
                 fields = " and ".join(f"`{k}`" for k in missing)
                 yield ctx.finding(

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import (
-    REJECTED,
-    anchor,
-    is_delegate,
-    key_or_value,
-    listed,
-    mapping,
-    spec_routes,
-)
+from istio_lsp.checks.admission._vs_routes import REJECTED, is_delegate, key_or_value, spec_routes
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import items_at, mapping_at
+from istio_lsp.checks.local import DocumentContext, name_or_first_key
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, Node
 from istio_lsp.syntax.nodes import key_node
@@ -124,13 +117,15 @@ def _conflicts(ctx: DocumentContext) -> Iterator[Finding]:
 
 
 def _rule_conflicts(ctx: DocumentContext, rule: MappingNode, delegate_vs: bool) -> Iterator[Finding]:
-    has = {key: mapping(rule, key) is not None for key in ("redirect", "directResponse", "fault", "rewrite", "mirror")}
-    routes = len(listed(rule, "route"))
+    has = {
+        key: mapping_at(rule, key) is not None for key in ("redirect", "directResponse", "fault", "rewrite", "mirror")
+    }
+    routes = len(items_at(rule, "route"))
 
     def report(key: str, message: str) -> Finding:
         return ctx.finding(CONFLICT.code, CONFLICT.severity, key_or_value(rule, key), f"{message} {REJECTED}.")
 
-    if mapping(rule, "delegate") is not None and not delegate_vs:
+    if mapping_at(rule, "delegate") is not None and not delegate_vs:
         # a root rule: Istio checks only that it neither redirects nor routes itself
         if has["redirect"]:
             yield report(
@@ -166,18 +161,18 @@ def _rule_conflicts(ctx: DocumentContext, rule: MappingNode, delegate_vs: bool) 
                     key,
                     f"`{key}` cannot be combined with `directResponse`: the proxy answers without forwarding.",
                 )
-    if has["mirror"] and listed(rule, "mirrors"):
+    if has["mirror"] and items_at(rule, "mirrors"):
         yield report("mirror", "`mirror` and `mirrors` cannot both be set; list every mirror under `mirrors`.")
 
 
 def _missing(ctx: DocumentContext) -> Iterator[Finding]:
     delegate_vs = is_delegate(ctx)
     for _, rule in spec_routes(ctx, "http"):
-        if mapping(rule, "delegate") is not None and not delegate_vs:
+        if mapping_at(rule, "delegate") is not None and not delegate_vs:
             continue  # a root rule's action is its delegate
-        if mapping(rule, "redirect") is not None or mapping(rule, "directResponse") is not None:
+        if mapping_at(rule, "redirect") is not None or mapping_at(rule, "directResponse") is not None:
             continue
-        if listed(rule, "route"):
+        if items_at(rule, "route"):
             continue
         route_key = key_node(rule, "route")
         where: Node
@@ -185,7 +180,7 @@ def _missing(ctx: DocumentContext) -> Iterator[Finding]:
             where = route_key
             message = "`route` is empty and the rule has no `redirect` or `directResponse`"
         else:
-            where = anchor(rule)
+            where = name_or_first_key(rule)
             message = "This HTTP rule has no `route`, `redirect` or `directResponse`"
         modifiers = [k for k in ("fault", "rewrite", "retries", "timeout", "headers", "mirror") if key_node(rule, k)]
         hint = (

@@ -7,16 +7,13 @@ from collections.abc import Iterator
 from istio_lsp.checks.admission._vs_routes import (
     REJECTED,
     destination_problems,
-    distinct,
     gateway_semantics,
-    is_null_item,
     lowercase_fix,
-    mapping,
     spec_routes,
-    value,
 )
 from istio_lsp.checks.admission.common import as_int, dns1123_label_problem
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import absent, distinct, mapping_at, value_at
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.syntax import MappingNode, Node
@@ -89,18 +86,18 @@ def _check_list(ctx: DocumentContext, rule: MappingNode, entries: list[Node], ch
     weights: dict[int, int | None] = {}  # by entry node: an alias repeats an entry, and its weight counts each time
     for entry in distinct(entries):
         weights[id(entry)] = 0
-        if is_null_item(entry):
+        if absent(entry):
             yield _error(ctx, entry, "A `route` entry is empty (null).")
             continue
         if not isinstance(entry, MappingNode):
             weights[id(entry)] = None
             continue
         # a missing `destination` is reported by missing-required-field: the API server rejects it first
-        destination = mapping(entry, "destination")
+        destination = mapping_at(entry, "destination")
         if destination is not None and check_hosts:
             for node, message in destination_problems(destination, "Destination"):
                 yield ctx.finding(RULE.code, RULE.severity, node, message, fixes=_subset_fixes(ctx, destination, node))
-        weight_node = value(entry, "weight")
+        weight_node = value_at(entry, "weight")
         if weight_node is None:
             continue
         weight = weights[id(entry)] = as_int(scalar(weight_node))

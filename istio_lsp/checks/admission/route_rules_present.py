@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import REJECTED, distinct, is_istio
+from istio_lsp.checks.admission._generic import REJECTED, is_istio
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import absent, unseen
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding
-from istio_lsp.syntax import ScalarNode
-from istio_lsp.syntax.nodes import is_null
 
 DOC = """\
 A VirtualService has no routes: none of `http`, `tls` or `tcp` holds a rule, or an `http`
@@ -62,8 +61,8 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
             key=True,
         )
         return
-    for index, rule in distinct(ctx.list_at("spec.http"), set()):
-        if isinstance(rule, ScalarNode) and is_null(rule):
+    for index, rule in unseen(ctx.list_at("spec.http"), set()):
+        if absent(rule):
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,

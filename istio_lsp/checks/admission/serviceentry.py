@@ -15,24 +15,19 @@ from istio_lsp.checks.admission._se_security import (
     PROTOCOL_NAMES,
     UNIX_PREFIX,
     Path,
-    count,
     did_you_mean,
     ip_or_cidr_problem,
     is_http,
-    is_set,
     is_tcp,
     is_tls,
-    mapping_items,
     parse_protocol,
     port_name_problem,
     protocol_problem,
-    text_of,
-    texts,
-    unique_items,
     unix_address_problem,
 )
 from istio_lsp.checks.admission.common import as_int, fqdn_problem, is_ip, partial_wildcard, wildcard_domain_problem
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import count, distinct_items, mapping_items, present, scalar_items_or_empty, text_or_empty
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, Node, SequenceNode
@@ -76,9 +71,9 @@ def _entry(ctx: DocumentContext) -> _Entry:
     spec = ctx.spec
     resolution = scalar(get(spec, "resolution")) or "NONE"
     entry = _Entry(
-        hosts=texts(get(spec, "hosts")),
+        hosts=scalar_items_or_empty(get(spec, "hosts")),
         hosts_node=get(spec, "hosts"),
-        addresses=texts(get(spec, "addresses")),
+        addresses=scalar_items_or_empty(get(spec, "addresses")),
         resolution=resolution if resolution in RESOLUTIONS else "",
         location=scalar(get(spec, "location")) or "MESH_EXTERNAL",
     )
@@ -86,13 +81,13 @@ def _entry(ctx: DocumentContext) -> _Entry:
     if isinstance(ports, SequenceNode):
         for i, item in enumerate(ports.value):
             if isinstance(item, MappingNode):
-                entry.ports.append(_Port(i, item, text_of(item, "name"), text_of(item, "protocol")))
-            elif not is_set(item):
+                entry.ports.append(_Port(i, item, text_or_empty(item, "name"), text_or_empty(item, "protocol")))
+            elif not present(item):
                 entry.null_ports.append(i)
     entry.endpoints_node = get(spec, "endpoints")
     if isinstance(entry.endpoints_node, SequenceNode):
-        entry.endpoints = unique_items(entry.endpoints_node)
-    entry.selector_set = is_set(get(spec, "workloadSelector"))
+        entry.endpoints = distinct_items(entry.endpoints_node)
+    entry.selector_set = present(get(spec, "workloadSelector"))
     return entry
 
 
@@ -139,7 +134,7 @@ IP destinations go in `addresses`, not `hosts`.
 def check_hosts(ctx: DocumentContext) -> Iterator[Finding]:
     entry = _entry(ctx)
     code = HOST_RULE.code
-    if not is_set(entry.hosts_node):
+    if not present(entry.hosts_node):
         return  # a missing or null `hosts` field is the schema's missing-required-field
     if not entry.hosts:
         yield ctx.finding(
@@ -303,7 +298,7 @@ def check_ports(ctx: DocumentContext) -> Iterator[Finding]:
             if problem is not None:
                 yield ctx.finding(code, Severity.ERROR, [*where, "name"], f"{_sentence(problem)}; {REJECTED}.")
         names.add(port.name)
-        number = as_int(text_of(port.node, "number") or "0")
+        number = as_int(text_or_empty(port.node, "number") or "0")
         if number is not None and number in numbers:
             yield ctx.finding(
                 code,
@@ -399,15 +394,15 @@ def check_endpoints(ctx: DocumentContext) -> Iterator[Finding]:
     for i, endpoint in entry.endpoints:
         where: Path = ["spec", "endpoints", i]
         if not isinstance(endpoint, MappingNode):
-            if not is_set(endpoint):
+            if not present(endpoint):
                 yield ctx.finding(code, Severity.ERROR, where, f"An endpoint is null; {REJECTED}.")
             continue
-        address = text_of(endpoint, "address")
+        address = text_or_empty(endpoint, "address")
         ports = get(endpoint, "ports")
         if static:
             unix = address.startswith(UNIX_PREFIX)
             if not address:
-                if not text_of(endpoint, "network"):
+                if not text_or_empty(endpoint, "network"):
                     yield ctx.finding(code, Severity.ERROR, where, f"A STATIC endpoint needs an `address`; {REJECTED}.")
                     continue
                 yield ctx.finding(

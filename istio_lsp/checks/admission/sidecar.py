@@ -13,19 +13,13 @@ from istio_lsp.checks.admission._se_security import (
     PROTOCOL_NAMES,
     UNIX_PREFIX,
     Path,
-    as_bool,
-    count,
     did_you_mean,
     is_http,
-    is_set,
     is_tls,
     port_name_problem,
     prefix_fix,
     protocol_problem,
     split_host_port,
-    text_of,
-    texts,
-    unique_items,
     unix_address_problem,
 )
 from istio_lsp.checks.admission.common import (
@@ -39,6 +33,7 @@ from istio_lsp.checks.admission.common import (
 )
 from istio_lsp.checks.admission.gateway import VALID_CIPHERS
 from istio_lsp.checks.base import Rule
+from istio_lsp.checks.fields import count, distinct_items, is_true_text, present, scalar_items_or_empty, text_or_empty
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode, Node, SequenceNode
@@ -95,7 +90,7 @@ def check_empty(ctx: DocumentContext) -> Iterator[Finding]:
         return  # no `spec` at all is the schema's missing-required-field
     if count(get(spec, "egress")) or count(get(spec, "ingress")):
         return
-    if is_set(get(spec, "outboundTrafficPolicy")) or is_set(get(spec, "inboundConnectionPool")):
+    if present(get(spec, "outboundTrafficPolicy")) or present(get(spec, "inboundConnectionPool")):
         return
     yield ctx.finding(
         EMPTY_RULE.code,
@@ -123,11 +118,11 @@ EMPTY_RULE = Rule(
 
 def _port_findings(ctx: DocumentContext, code: str, where: Path, port: MappingNode) -> Iterator[Finding]:
     """Name (optional) and protocol of a SidecarPort, and the targetPort that has no effect."""
-    name = text_of(port, "name")
+    name = text_or_empty(port, "name")
     if name and port_name_problem(name) is not None:
         yield ctx.finding(code, Severity.ERROR, [*where, "name"], f"{_sentence(port_name_problem(name))}; {REJECTED}.")
     protocol_node = get(port, "protocol")
-    problem = protocol_problem(text_of(port, "protocol"))
+    problem = protocol_problem(text_or_empty(port, "protocol"))
     if problem is not None and protocol_node is not None:
         yield ctx.finding(
             code,
@@ -136,7 +131,7 @@ def _port_findings(ctx: DocumentContext, code: str, where: Path, port: MappingNo
             f"{_sentence(problem)}; {REJECTED}.",
             fixes=did_you_mean(ctx, protocol_node, PROTOCOL_NAMES),
         )
-    target = as_int(text_of(port, "targetPort"))
+    target = as_int(text_or_empty(port, "targetPort"))
     if target is not None and target > 0:
         yield ctx.finding(
             code,
@@ -211,10 +206,10 @@ def check_ingress(ctx: DocumentContext) -> Iterator[Finding]:
     spec = ctx.spec
     ingress = get(spec, "ingress")
     yield from _duplicate_ports(ctx, code, "ingress", ingress)
-    for i, listener in unique_items(ingress):
+    for i, listener in distinct_items(ingress):
         where: Path = ["spec", "ingress", i]
         if not isinstance(listener, MappingNode):
-            if not is_set(listener):
+            if not present(listener):
                 yield ctx.finding(code, Severity.ERROR, where, f"An ingress listener is null; {REJECTED}.")
             continue
         port = get(listener, "port")
@@ -228,20 +223,24 @@ def check_ingress(ctx: DocumentContext) -> Iterator[Finding]:
             )
             continue
         yield from _port_findings(ctx, code, [*where, "port"], port)
-        yield from _bind_ip_finding(ctx, code, where, text_of(listener, "bind"))
-        yield from _default_endpoint(ctx, code, where, text_of(listener, "defaultEndpoint"))
+        yield from _bind_ip_finding(ctx, code, where, text_or_empty(listener, "bind"))
+        yield from _default_endpoint(ctx, code, where, text_or_empty(listener, "defaultEndpoint"))
         tls = get(listener, "tls")
         if isinstance(tls, MappingNode):
-            yield from _ingress_tls(ctx, code, [*where, "tls"], tls, text_of(port, "protocol"))
+            yield from _ingress_tls(ctx, code, [*where, "tls"], tls, text_or_empty(port, "protocol"))
         pool = get(listener, "connectionPool")
         yield from _connection_pool(ctx, code, [*where, "connectionPool"], pool)
-        if isinstance(pool, MappingNode) and is_set(get(pool, "http")) and not is_http(text_of(port, "protocol")):
-            protocol = text_of(port, "protocol") or "unset"
+        if (
+            isinstance(pool, MappingNode)
+            and present(get(pool, "http"))
+            and not is_http(text_or_empty(port, "protocol"))
+        ):
+            protocol = text_or_empty(port, "protocol") or "unset"
             yield ctx.finding(
                 code,
                 Severity.WARNING,
                 [*where, "connectionPool", "http"],
-                f"HTTP connection pool settings on port {text_of(port, 'number')} whose protocol ({protocol}) is "
+                f"HTTP connection pool settings on port {text_or_empty(port, 'number')} whose protocol ({protocol}) is "
                 f"not HTTP: only the TCP settings apply; Istio admits it with a warning.",
                 key=True,
             )
@@ -256,8 +255,8 @@ def _duplicate_ports(ctx: DocumentContext, code: str, field: str, listeners: Nod
         port = get(listener, "port")
         if not isinstance(listener, MappingNode) or not isinstance(port, MappingNode):
             continue
-        number = as_int(text_of(port, "number") or "0")
-        bind = text_of(listener, "bind")
+        number = as_int(text_or_empty(port, "number") or "0")
+        bind = text_or_empty(listener, "bind")
         if number is None:
             continue
         if field == "egress" and number == 0:
@@ -320,7 +319,7 @@ def _ingress_tls(ctx: DocumentContext, code: str, where: Path, tls: MappingNode,
                 f"`{key}` is not supported in a Sidecar ingress `tls`; {REJECTED}.",
                 key=True,
             )
-    if as_bool(text_of(tls, "httpsRedirect")):
+    if is_true_text(text_or_empty(tls, "httpsRedirect")):
         yield ctx.finding(
             code,
             Severity.ERROR,
@@ -328,7 +327,7 @@ def _ingress_tls(ctx: DocumentContext, code: str, where: Path, tls: MappingNode,
             f"`httpsRedirect` is not supported in a Sidecar ingress `tls`; {REJECTED}.",
             key=True,
         )
-    mode = text_of(tls, "mode") or "PASSTHROUGH"
+    mode = text_or_empty(tls, "mode") or "PASSTHROUGH"
     if mode in ("ISTIO_MUTUAL", "AUTO_PASSTHROUGH"):
         yield ctx.finding(
             code,
@@ -353,8 +352,8 @@ def _server_tls_options(ctx: DocumentContext, code: str, where: Path, tls: Mappi
     """The parts of Istio's validateTLSOptions that apply to a Sidecar ingress."""
     if mode == "ISTIO_MUTUAL":
         return  # already an error in a Sidecar
-    ciphers = texts(get(tls, "cipherSuites"))
-    if text_of(tls, "minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not ciphers:
+    ciphers = scalar_items_or_empty(get(tls, "cipherSuites"))
+    if text_or_empty(tls, "minProtocolVersion") in ("TLSV1_0", "TLSV1_1") and not ciphers:
         yield ctx.finding(
             code,
             Severity.WARNING,
@@ -374,7 +373,7 @@ def _server_tls_options(ctx: DocumentContext, code: str, where: Path, tls: Mappi
                 f"Cipher suite `{cipher}` {why}; Istio admits it with a warning and ignores it.",
             )
         seen.add(cipher)
-    certs = {key: text_of(tls, key) for key in ("serverCertificate", "privateKey", "caCertificates", "caCrl")}
+    certs = {key: text_or_empty(tls, key) for key in ("serverCertificate", "privateKey", "caCertificates", "caCrl")}
     if mode == "PASSTHROUGH" and any(certs.values()):
         yield ctx.finding(
             code,
@@ -382,7 +381,7 @@ def _server_tls_options(ctx: DocumentContext, code: str, where: Path, tls: Mappi
             [*where, "mode"] if get(tls, "mode") is not None else where,
             "PASSTHROUGH does not terminate TLS, so the certificates are ignored; Istio admits it with a warning.",
         )
-    if text_of(tls, "credentialName"):
+    if text_or_empty(tls, "credentialName"):
         return  # already an error in a Sidecar; Istio skips the file checks then
     required: dict[str, tuple[str, ...]] = {"SIMPLE": ("serverCertificate", "privateKey")}
     required["MUTUAL"] = required["OPTIONAL_MUTUAL"] = ("serverCertificate", "privateKey", "caCertificates")
@@ -418,11 +417,11 @@ _NON_NEGATIVE = {
 
 def _connection_pool(ctx: DocumentContext, code: str, where: Path, pool: Node | None) -> Iterator[Finding]:
     """Istio's validateConnectionPool, without the durations (invalid-duration's)."""
-    if not is_set(pool):
+    if not present(pool):
         return
     if not isinstance(pool, MappingNode):
         return
-    if not is_set(get(pool, "http")) and not is_set(get(pool, "tcp")):
+    if not present(get(pool, "http")) and not present(get(pool, "tcp")):
         yield ctx.finding(
             code,
             Severity.ERROR,
@@ -434,7 +433,7 @@ def _connection_pool(ctx: DocumentContext, code: str, where: Path, pool: Node | 
     for section, fields in _NON_NEGATIVE.items():
         settings = get(pool, section)
         for name in fields:
-            value = as_int(text_of(settings, name))
+            value = as_int(text_or_empty(settings, name))
             if value is not None and value < 0:
                 yield ctx.finding(
                     code,
@@ -443,7 +442,7 @@ def _connection_pool(ctx: DocumentContext, code: str, where: Path, pool: Node | 
                     f"`{name}` cannot be negative; {REJECTED}.",
                 )
     http = get(pool, "http")
-    if text_of(http, "h2UpgradePolicy") == "UPGRADE" and as_bool(text_of(http, "useClientProtocol")):
+    if text_or_empty(http, "h2UpgradePolicy") == "UPGRADE" and is_true_text(text_or_empty(http, "useClientProtocol")):
         yield ctx.finding(
             code,
             Severity.ERROR,
@@ -519,15 +518,15 @@ def check_egress(ctx: DocumentContext) -> Iterator[Finding]:
     egress = get(ctx.spec, "egress")
     last = len(egress.value) - 1 if isinstance(egress, SequenceNode) else -1
     yield from _duplicate_ports(ctx, code, "egress", egress)
-    for i, listener in unique_items(egress):
+    for i, listener in distinct_items(egress):
         where: Path = ["spec", "egress", i]
         if not isinstance(listener, MappingNode):
-            if not is_set(listener):
+            if not present(listener):
                 yield ctx.finding(code, Severity.ERROR, where, f"An egress listener is null; {REJECTED}.")
             continue
         port = get(listener, "port")
-        bind = text_of(listener, "bind")
-        if not is_set(port):
+        bind = text_or_empty(listener, "bind")
+        if not present(port):
             if i != last:
                 yield ctx.finding(
                     code,
@@ -538,7 +537,7 @@ def check_egress(ctx: DocumentContext) -> Iterator[Finding]:
                 )
         elif isinstance(port, MappingNode):
             yield from _port_findings(ctx, code, [*where, "port"], port)
-            number = as_int(text_of(port, "number") or "0")
+            number = as_int(text_or_empty(port, "number") or "0")
             if number == 0:
                 if not bind.startswith(UNIX_PREFIX):
                     yield ctx.finding(
@@ -553,7 +552,7 @@ def check_egress(ctx: DocumentContext) -> Iterator[Finding]:
                     problem = unix_address_problem(bind[len(UNIX_PREFIX) :])
                     if problem is not None:
                         yield ctx.finding(code, Severity.ERROR, [*where, "bind"], f"`bind`: {problem}; {REJECTED}.")
-                capture = text_of(listener, "captureMode") or "DEFAULT"
+                capture = text_or_empty(listener, "captureMode") or "DEFAULT"
                 if capture not in ("DEFAULT", "NONE"):
                     yield ctx.finding(
                         code,
@@ -567,7 +566,7 @@ def check_egress(ctx: DocumentContext) -> Iterator[Finding]:
 
 
 def _egress_hosts(ctx: DocumentContext, code: str, where: Path, hosts_node: Node | None) -> Iterator[Finding]:
-    hosts = texts(hosts_node)
+    hosts = scalar_items_or_empty(hosts_node)
     if not hosts:
         yield ctx.finding(
             code,
@@ -693,7 +692,7 @@ def check_outbound(ctx: DocumentContext) -> Iterator[Finding]:
     if not isinstance(policy, MappingNode):
         return
     where: Path = ["spec", "outboundTrafficPolicy"]
-    mode = text_of(policy, "mode") or "REGISTRY_ONLY"
+    mode = text_or_empty(policy, "mode") or "REGISTRY_ONLY"
     if mode == "ALLOW_ANY_DYNAMIC_DNS":
         yield ctx.finding(
             code,
@@ -702,7 +701,7 @@ def check_outbound(ctx: DocumentContext) -> Iterator[Finding]:
             f"Mode ALLOW_ANY_DYNAMIC_DNS is a mesh-wide setting and cannot be used in a Sidecar; {REJECTED}.",
         )
     proxy = get(policy, "egressProxy")
-    if not is_set(proxy):
+    if not present(proxy):
         return
     at: Path = [*where, "egressProxy"]
     if mode != "ALLOW_ANY":
@@ -714,18 +713,18 @@ def check_outbound(ctx: DocumentContext) -> Iterator[Finding]:
             key=True,
         )
         return
-    host = text_of(proxy, "host")
+    host = text_or_empty(proxy, "host")
     if host == "*":
         yield ctx.finding(code, Severity.ERROR, [*at, "host"], f"The egress proxy host cannot be `*`; {REJECTED}.")
     else:
         problem = fqdn_problem(host) if host else "the egress proxy needs a `host`"
         if problem is not None:
             yield ctx.finding(code, Severity.ERROR, [*at, "host"], f"{_sentence(problem)}; {REJECTED}.")
-    if not is_set(get(proxy, "port")):
+    if not present(get(proxy, "port")):
         yield ctx.finding(
             code, Severity.ERROR, [*at, "port"], f"The egress proxy needs a `port`; {REJECTED}.", key=True
         )
-    subset = text_of(proxy, "subset")
+    subset = text_or_empty(proxy, "subset")
     if subset and dns1123_label_problem(subset) is not None:
         yield ctx.finding(
             code,

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import (
-    REJECTED,
-    anchor,
-    distinct,
-    is_null_item,
-    listed,
-    spec_routes,
-    subnet_problems,
-)
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes, subnet_problems
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import absent, distinct, items_at
+from istio_lsp.checks.local import DocumentContext, name_or_first_key
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.syntax import MappingNode
 from istio_lsp.syntax.nodes import key_node
@@ -63,17 +56,17 @@ Related: `istioctl analyze` IST0106 (schema validation error).
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
     for _, rule in spec_routes(ctx, "tcp"):
-        for match in distinct(listed(rule, "match")):
-            if is_null_item(match):
+        for match in distinct(items_at(rule, "match")):
+            if absent(match):
                 yield ctx.finding(RULE.code, RULE.severity, match, f"A `tcp` match entry is empty (null). {REJECTED}.")
             elif isinstance(match, MappingNode):
                 for node, message in subnet_problems(match):
                     yield ctx.finding(RULE.code, RULE.severity, node, message)
-        if not listed(rule, "route"):
+        if not items_at(rule, "route"):
             yield ctx.finding(
                 RULE.code,
                 RULE.severity,
-                key_node(rule, "route") or anchor(rule),
+                key_node(rule, "route") or name_or_first_key(rule),
                 f"A `tcp` rule needs a `route` with at least one destination. {REJECTED}.",
             )
 

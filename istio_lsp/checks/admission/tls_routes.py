@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._vs_routes import (
-    REJECTED,
-    anchor,
-    distinct,
-    is_null_item,
-    listed,
-    spec_routes,
-    subnet_problems,
-    value,
-    vs_hosts,
-)
+from istio_lsp.checks.admission._vs_routes import REJECTED, spec_routes, subnet_problems, vs_hosts
 from istio_lsp.checks.admission.common import is_ip, wildcard_domain_problem
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.fields import absent, distinct, items_at, value_at
+from istio_lsp.checks.local import DocumentContext, name_or_first_key
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.model.hosts import host_matches
 from istio_lsp.syntax import MappingNode, Node
@@ -89,28 +80,28 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     gateways = [g for g in (scalar(item) for item in items(get(ctx.spec, "gateways"))) if g is not None]
     gateway_bound = "mesh" not in gateways  # as Istio's isGateway reads it: no gateways counts as bound
     for _, rule in spec_routes(ctx, "tls"):
-        matches = listed(rule, "match")
+        matches = items_at(rule, "match")
         match_key = key_node(rule, "match")
-        if not matches and match_key is not None and value(rule, "match") is not None:
+        if not matches and match_key is not None and value_at(rule, "match") is not None:
             # an absent (or null) `match` is missing-required-field's: the API server's schema requires it
             yield _error(ctx, match_key, "A `tls` rule needs at least one `match`.")
         for match in distinct(matches):
-            if is_null_item(match):
+            if absent(match):
                 yield _error(ctx, match, "A `tls` match entry is empty (null).")
             elif isinstance(match, MappingNode):
                 yield from _check_match(ctx, match, hosts, gateway_bound)
-        if not listed(rule, "route"):
+        if not items_at(rule, "route"):
             yield _error(
                 ctx,
-                key_node(rule, "route") or anchor(rule),
+                key_node(rule, "route") or name_or_first_key(rule),
                 "A `tls` rule needs a `route` with at least one destination.",
             )
 
 
 def _check_match(ctx: DocumentContext, match: MappingNode, hosts: list[str], gateway_bound: bool) -> Iterator[Finding]:
-    sni_hosts = listed(match, "sniHosts")
+    sni_hosts = items_at(match, "sniHosts")
     sni_key = key_node(match, "sniHosts")
-    if not sni_hosts and sni_key is not None and value(match, "sniHosts") is not None:
+    if not sni_hosts and sni_key is not None and value_at(match, "sniHosts") is not None:
         # an absent (or null) `sniHosts` is missing-required-field's, like an absent `match`
         yield _error(ctx, sni_key, "A `tls` match needs at least one SNI host in `sniHosts`.")
     for node in distinct(sni_hosts):

@@ -5,15 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from istio_lsp.checks.admission._generic import (
-    REJECTED,
-    is_istio,
-    rules_and_children,
-    scalar_items,
-    vs_applies_to_gateway_only,
-)
+from istio_lsp.checks.admission._generic import REJECTED, is_istio, rules_and_children, vs_applies_to_gateway_only
 from istio_lsp.checks.admission.common import is_ip, wildcard_domain_problem
 from istio_lsp.checks.base import Rule, Severity
+from istio_lsp.checks.fields import scalar_items
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.findings import Finding
 from istio_lsp.syntax import ScalarNode

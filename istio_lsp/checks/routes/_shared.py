@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from istio_lsp.checks.admission.common import as_int
+from istio_lsp.checks.fields import absent, present, text_or_empty
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode
-from istio_lsp.syntax.nodes import get, is_null, items, pairs, scalar
+from istio_lsp.syntax.nodes import get, items, pairs, scalar
 
 SECTIONS = ("http", "tcp", "tls")
 SECTION_TITLES = {"http": "HTTP", "tcp": "TCP", "tls": "TLS"}
@@ -57,17 +58,6 @@ def routes(ctx: DocumentContext, sections: tuple[str, ...] = SECTIONS, *, distin
             if isinstance(node, MappingNode) and (not distinct or id(node) not in seen):
                 seen.add(id(node))
                 yield RouteRef(section, index, node)
-
-
-def anchor(node: Node) -> Node:
-    """Where to report on a multi-line mapping: its first key (the `- name:` or `- match:` line)."""
-    for key, _ in pairs(node):
-        return key
-    return node
-
-
-def is_absent(node: Node | None) -> bool:
-    return node is None or (isinstance(node, ScalarNode) and is_null(node))
 
 
 # ---- destinations and weights --------------------------------------------------
@@ -114,7 +104,7 @@ def _destinations(route: Node) -> list[Destination] | None:
         destination = get(entry, "destination")
         weight_node = get(entry, "weight")
         weight: int | None = None
-        if not is_absent(weight_node):
+        if present(weight_node):
             if not isinstance(weight_node, ScalarNode):
                 return None
             weight = as_int(scalar(weight_node))
@@ -202,7 +192,7 @@ class Canon:
         return self._text(node, skip, set())
 
     def _text(self, node: Node | None, skip: frozenset[str], active: set[int]) -> str:
-        if is_absent(node):
+        if absent(node):
             return "null"
         if not isinstance(node, (MappingNode, SequenceNode)):
             return repr(scalar(node))
@@ -217,7 +207,7 @@ class Canon:
             parts = {}
             for k, value in pairs(node):
                 name = str(k.value)
-                if name not in skip and not is_absent(value):
+                if name not in skip and present(value):
                     parts[name] = self._text(value, frozenset(), active)
             text = "{" + ",".join(f"{k!r}:{v}" for k, v in sorted(parts.items())) + "}"
         else:
@@ -247,10 +237,10 @@ class StringCond:
 
 
 def string_cond(node: Node | None, canon: Canon | None = None) -> StringCond | None:
-    if is_absent(node):
+    if absent(node):
         return None
     if isinstance(node, MappingNode):
-        entries = [(str(k.value), v) for k, v in pairs(node) if not is_absent(v)]
+        entries = [(str(k.value), v) for k, v in pairs(node) if present(v)]
         if not entries:
             return StringCond("present", "")
         if len(entries) == 1:
@@ -321,7 +311,7 @@ def http_match(node: Node, canon: Canon | None = None) -> HttpMatch:
     other = {
         str(k.value): canon(v)
         for k, v in pairs(node)
-        if str(k.value) not in _KNOWN and str(k.value) not in _NAMES and not is_absent(v)
+        if str(k.value) not in _KNOWN and str(k.value) not in _NAMES and present(v)
     }
     if not isinstance(node, MappingNode):
         other["<shape>"] = canon(node)
@@ -329,22 +319,22 @@ def http_match(node: Node, canon: Canon | None = None) -> HttpMatch:
     # read as absent, which would make the match look broader than it is
     for name, shape in _SHAPES.items():
         value = get(node, name)
-        if not is_absent(value) and not isinstance(value, shape):
+        if present(value) and not isinstance(value, shape):
             other[name] = canon(value)
     labels = {str(k.value): scalar(v) or "" for k, v in pairs(get(node, "sourceLabels"))}
     gateways_node = get(node, "gateways")
-    gateways = None if is_absent(gateways_node) else frozenset(scalar(g) or "" for g in items(gateways_node))
+    gateways = None if absent(gateways_node) else frozenset(scalar(g) or "" for g in items(gateways_node))
     port = get(node, "port")
     return HttpMatch(
         strings={name: string_cond(get(node, name), canon) for name in _STRING_FIELDS},
         headers=_cond_map(get(node, "headers"), canon, lower=True),
         query=_cond_map(get(node, "queryParams"), canon, lower=False),
         without=_cond_map(get(node, "withoutHeaders"), canon, lower=True),
-        port=None if is_absent(port) else canon(port),
+        port=None if absent(port) else canon(port),
         source_labels=labels,
         gateways=gateways,
         source_namespace=scalar(get(node, "sourceNamespace")),
-        ignore_case=(scalar(get(node, "ignoreUriCase")) or "").lower() == "true",
+        ignore_case=text_or_empty(node, "ignoreUriCase").lower() == "true",
         other=other,
     )
 
@@ -527,7 +517,7 @@ class _ListAnalysis:
             self.dead_route(route, self.catch_all)
             return
         match_node = get(route.node, "match")
-        if not is_absent(match_node) and not isinstance(match_node, SequenceNode):
+        if present(match_node) and not isinstance(match_node, SequenceNode):
             return  # a schema error; what the route matches is unknown
         first = self.routes_seen.setdefault(id(route.node), route)
         if first is not route:  # the same node again (a YAML alias): every match of it was seen

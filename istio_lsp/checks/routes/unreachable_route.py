@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Rule
-from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.routes._shared import analyze, anchor
+from istio_lsp.checks.local import DocumentContext, first_key
+from istio_lsp.checks.routes._shared import analyze
 from istio_lsp.findings import Finding, Severity
 
 DOC = """\
@@ -76,7 +76,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
         yield ctx.finding(
             RULE.code,
             RULE.severity,
-            anchor(item.route.node),
+            first_key(item.route.node),
             f"{item.route.label} never receives traffic: {item.reason}. "
             "Requests meant for it go to the earlier route instead.",
         )
