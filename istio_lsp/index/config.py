@@ -89,6 +89,7 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
             value, problem = parse_value(name, raw)
         if problem is None and name == "exclude" and value is not None:
             problem = _bad_pattern(value)
+            value = None if problem else value  # a pattern that cannot be read excludes nothing
         if problem is not None:
             where = doc.span_of(node) if node is not None else span
             config.problems.append(ConfigProblem(f"`{written}`: {problem}", where, name))

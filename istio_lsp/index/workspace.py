@@ -68,10 +68,14 @@ class _Table(Generic[T]):
                 del self._by_key[key]
 
     def get(self, key: str) -> list[T]:
+        """The values of a key, in the order of their files' uris: the same whatever order the files
+        were indexed in (parallel workers finish in any order), so messages that list them are too."""
         bucket = self._by_key.get(key)
         if not bucket:
             return []
-        return [value for values in bucket.values() for value in values]
+        if len(bucket) == 1:
+            return list(next(iter(bucket.values())))
+        return [value for uri in sorted(bucket) for value in bucket[uri]]
 
     def keys(self) -> Iterable[str]:
         return self._by_key.keys()
