@@ -38,6 +38,7 @@ from istio_lsp.syntax import MappingNode, Span, YamlDocument
 
 log = logging.getLogger(__name__)
 
+
 def _collect(package: ModuleType) -> list[Rule]:
     """The rules of a checks subpackage: every module's `RULE` or `RULES`, in module-name order."""
     rules: list[Rule] = []

@@ -8,10 +8,12 @@ from typing import TypeVar
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.hosts import (
     ANY_NAMESPACE,
+    cluster_namespace,
     consumer_namespaces,
     gateway_key,
     glob_match,
     host_candidates,
+    host_matches,
     namespaces_match,
     visible,
 )
@@ -82,6 +84,102 @@ def _resolve_host(
             result.hollow_entries.append(entry)
     result.declaring = index.virtual_services_declaring(candidates)
     return result
+
+
+def rule_consumers(rule: DestinationRule) -> list[str]:
+    """Namespaces whose proxies a DestinationRule applies in: [ANY_NAMESPACE] when it is exported
+    everywhere (the default), else the namespaces its exportTo names (`.` is its own)."""
+    entries = [e.strip() for e in rule.export_to if e.strip()]
+    if not entries or "*" in entries:
+        return [ANY_NAMESPACE]
+    named = list(dict.fromkeys(rule.namespace if e == "." else e for e in entries if e != "~"))
+    return named or [rule.namespace]
+
+
+def resolve_rule_host(index: WorkspaceIndex, written: str, rule: DestinationRule) -> HostResolution:
+    """What the (non-wildcard) host of a DestinationRule resolves to.
+
+    Unlike a route, a DestinationRule needs its host seen in only one of the namespaces it
+    applies in: a provider goes to `hidden` only when none of them sees it. A ServiceEntry
+    without endpoints still registers the host (`hollow_entries`), which is all a policy needs."""
+    external_hosts = index.settings_for(rule.uri).external_hosts
+    # `nearest` reads the rule's folder when namespaces cannot tell
+    key = (
+        "resolve_rule_host",
+        written,
+        rule.namespace,
+        tuple(rule.export_to),
+        external_hosts,
+        index.folder_of(rule.uri),
+    )
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = _resolve_rule_host(index, written, rule, external_hosts)
+    return found
+
+
+def _resolve_rule_host(
+    index: WorkspaceIndex, written: str, rule: DestinationRule, external_hosts: tuple[str, ...]
+) -> HostResolution:
+    domain = index.settings.cluster_domain
+    candidates = host_candidates(written, rule.namespace, domain)
+    consumers = rule_consumers(rule)
+    result = HostResolution(written, candidates, consumers)
+    result.external = glob_match(external_hosts, candidates[0]) or glob_match(external_hosts, written)
+    if is_placeholder(written):
+        result.unknown = True
+        return result
+
+    def seen(export_to: list[str], owner: str) -> bool:
+        return any(visible(export_to, owner, ns) for ns in consumers)
+
+    for service in nearest(index, index.services_for(candidates), rule):
+        (result.services if seen(service.export_to, service.namespace) else result.hidden).append(service)
+    exact = {id(e) for c in candidates for e in index.service_entries_exactly(c)}
+    for entry in index.service_entries_for(candidates):
+        if not seen(entry.export_to, entry.namespace):
+            if id(entry) in exact:  # a hidden wildcard entry says nothing about this host
+                result.hidden.append(entry)
+        elif has_endpoints(entry, candidates[0], domain):
+            result.backed_entries.append(entry)
+        else:
+            result.hollow_entries.append(entry)
+    result.declaring = index.virtual_services_declaring(candidates)
+    return result
+
+
+def mesh_wide(pattern: str, domain: str) -> bool:
+    """Whether a wildcard host covers every Service of the cluster (`*`, `*.local`, `*.svc.<domain>`)."""
+    return pattern == "*" or (pattern.startswith("*.") and f".svc.{domain}".endswith(pattern[1:]))
+
+
+def wildcard_rule_targets(index: WorkspaceIndex, pattern: str) -> list[Resource]:
+    """What a wildcard DestinationRule host (`*.example.com`, `*.shop.svc.<domain>`) can apply to:
+    Services and ServiceEntries with a host it covers, and ServiceEntries whose wildcard covers it.
+
+    A Service of unknown namespace may be in any namespace, so it meets every namespace wildcard.
+    Visibility is not weighed: a wildcard policy is rarely meant for one namespace's view."""
+    key = ("wildcard_rule_targets", pattern)
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = _wildcard_rule_targets(index, pattern)
+    return found
+
+
+def _wildcard_rule_targets(index: WorkspaceIndex, pattern: str) -> list[Resource]:
+    domain = index.settings.cluster_domain
+    namespace = cluster_namespace(pattern, domain)
+    found: list[Resource] = []
+    for fqdn in list(index.services.keys()):
+        if host_matches(pattern, fqdn) or (namespace and cluster_namespace(fqdn, domain) == ANY_NAMESPACE):
+            found.extend(index.services.get(fqdn))
+    if namespace:  # workloads show the namespace has Services, even when their manifests are elsewhere
+        found.extend(index.workloads_in(namespace))
+    table = index.service_entries
+    for host in list(table.keys()):
+        if host_matches(pattern, host) or (host.startswith("*.") and host_matches(host, pattern)):
+            found.extend(table.get(host))
+    return _unique_by_id(found)
 
 
 def has_endpoints(entry: ServiceEntry, host: str, domain: str) -> bool:
@@ -314,9 +412,9 @@ def kubernetes_gateways(index: WorkspaceIndex, namespace: str, name: str) -> lis
     ]
 
 
-def _unique_by_id(values: list[Workload]) -> list[Workload]:
+def _unique_by_id(values: list[R]) -> list[R]:
     seen: set[int] = set()
-    out: list[Workload] = []
+    out: list[R] = []
     for value in values:
         if id(value) not in seen:
             seen.add(id(value))

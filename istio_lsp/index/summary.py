@@ -416,6 +416,7 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):
                     provide(f"host:{c}", r)
+                    require(f"host:{c}")  # the Service behind its own host (ports, the mesh listener)
             for dest in r.destinations:
                 for c in host_candidates(dest.host.value, ns, domain):
                     require(f"host:{c}")

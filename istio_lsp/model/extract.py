@@ -148,7 +148,9 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
     for protocol in ("http", "tcp", "tls"):
         for rule_index, rule in _once(seen, get(spec, protocol)):
             for _, match in _once(seen, get(rule, "match")):
-                vs.gateways.extend(r for _, g in _once(seen, get(match, "gateways")) if (r := _ref(doc, g)) is not None)
+                match_gateways = get(match, "gateways")
+                vs.match_gateways = vs.match_gateways or match_gateways is not None
+                vs.gateways.extend(r for _, g in _once(seen, match_gateways) if (r := _ref(doc, g)) is not None)
             rule_path = f"spec.{protocol}[{rule_index}]"
             route = get(rule, "route")
             vs.route_rules.append(
@@ -253,6 +255,7 @@ def _destination(
         key_column=host_key.start_mark.column if block and host_key is not None else None,
         subset_line=doc.span_of(subset_key).start_line if block and subset_key is not None else None,
         port_span=doc.span_of(port_node) if scalar(port_node) is not None and port_node is not None else None,
+        port_given=get(node, "port") is not None,
     )
 
 
@@ -317,15 +320,22 @@ def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     gateway.selector = string_map(selector)
     gateway.selector_span = _span_or_none(doc, selector)
     for server in items(get(spec, "servers")):
-        gateway.servers.append(
-            GatewayServer(
-                port=integer(path(server, "port", "number")),
-                protocol=scalar(path(server, "port", "protocol")),
-                hosts=_strings(get(server, "hosts")),
-                span=content_span(doc, server),
-                name=scalar(get(server, "name")) or scalar(path(server, "port", "name")),
-            )
+        hosts = get(server, "hosts")
+        entry = GatewayServer(
+            port=integer(path(server, "port", "number")),
+            protocol=scalar(path(server, "port", "protocol")),
+            hosts=_strings(hosts),
+            span=content_span(doc, server),
+            name=scalar(get(server, "name")) or scalar(path(server, "port", "name")),
+            tls_mode=scalar(path(server, "tls", "mode")),
+            https_redirect=(scalar(path(server, "tls", "httpsRedirect")) or "").lower() == "true",
+            host_refs=_refs(doc, hosts),
         )
+        if isinstance(hosts, SequenceNode) and hosts.value and not hosts.flow_style:
+            at = doc.span_of(hosts)  # a block sequence starts at its first `-`
+            entry.hosts_at = (at.start_line, at.start_char)
+            entry.hosts_indent = hosts.start_mark.column
+        gateway.servers.append(entry)
     return gateway
 
 
@@ -340,7 +350,9 @@ def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource
     entry.workload_selector = string_map(entry_selector)
     entry.workload_selector_span = _span_or_none(doc, entry_selector)
     entry.export_to = _strings(get(spec, "exportTo"))
-    entry.ports = [p for p in (integer(get(port, "number")) for port in items(get(spec, "ports"))) if p is not None]
+    numbers = [integer(get(port, "number")) for port in items(get(spec, "ports"))]
+    entry.ports = [p for p in numbers if p is not None]
+    entry.ports_complete = len(entry.ports) == len(numbers)
     return entry
 
 

@@ -8,6 +8,7 @@ Nothing here follows a path or touches the disk; `index.layout` puts the files t
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from istio_lsp.syntax import MappingNode, Node, ScalarNode
@@ -41,6 +42,16 @@ class ReplacementTarget:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PatchTarget:
+    """What one patch entry may change: the kind and name its `target` names (None: any), or,
+    for a patch file without `target`, that file (`path`): the resources it holds are what it patches."""
+
+    kind: str | None = None
+    name: str | None = None
+    path: str | None = None
+
+
 @dataclass(slots=True)
 class Kustomization:
     component: bool = False  # `kind: Component`: only ever included through `components`
@@ -52,6 +63,7 @@ class Kustomization:
     patches: list[str] = field(default_factory=list)  # files merged into resources, never deployed alone
     support: list[str] = field(default_factory=list)  # configuration files: transformers, crds, replacement files…
     replacements: list[ReplacementTarget] = field(default_factory=list)
+    patch_targets: list[PatchTarget] = field(default_factory=list)  # every patch entry, inline ones included
     # what the build holds beyond the files it lists: remote bases, generators, Helm charts
     generated: list[str] = field(default_factory=list)
 
@@ -76,11 +88,15 @@ def read_kustomization(root: Node | None) -> Kustomization | None:
     for key in _PATCH_FIELDS:
         # an entry that holds a newline is an inline patch, not a file
         k.patches.extend(e for e in _strings(get(root, key)) if "\n" not in e)
+        k.patch_targets.extend(
+            PatchTarget(path=e) if "\n" not in e else PatchTarget() for e in _strings(get(root, key))
+        )
     for key in ("patches", "patchesJson6902"):
         for patch in items(get(root, key)):
             path = _text(get(patch, "path"))
             if path:
                 k.patches.append(path)
+            k.patch_targets.append(_patch_target(get(patch, "target"), path, _text(get(patch, "patch"))))
     for key in _SUPPORT_FIELDS:
         k.support.extend(e for e in _strings(get(root, key)) if "\n" not in e)
     openapi = _text(get(get(root, "openapi"), "path"))
@@ -93,6 +109,22 @@ def read_kustomization(root: Node | None) -> Kustomization | None:
         k.replacements.extend(_replacement_targets(replacement))
     k.generated.extend(key for key in _GENERATOR_FIELDS if get(root, key) is not None)
     return k
+
+
+def _patch_target(target: Node | None, path: str | None, inline: str | None) -> PatchTarget:
+    if not isinstance(target, MappingNode):
+        if inline is not None:  # an inline strategic-merge patch: its own `kind` says what it patches
+            kind = re.search(r"^kind:\s*([\w.-]+)\s*$", inline, re.MULTILINE)
+            return PatchTarget(kind=kind.group(1) if kind else None)
+        return PatchTarget(path=path)  # a strategic-merge patch file names what it patches itself
+    name = _text(get(target, "name"))
+    if name is not None and not _plain_name(name):
+        name = None  # kustomize reads a target name as a regular expression
+    return PatchTarget(kind=_text(get(target, "kind")), name=name)
+
+
+def _plain_name(name: str) -> bool:
+    return all(c.isalnum() or c in "-." for c in name)
 
 
 def _replacement_targets(entry: Node) -> list[ReplacementTarget]:

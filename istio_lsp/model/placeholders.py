@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from istio_lsp.model.kustomization import ReplacementTarget
-from istio_lsp.model.resources import DestinationRule, Ref, Resource, ServiceEntry, VirtualService
+from istio_lsp.model.resources import DestinationRule, Gateway, Ref, Resource, ServiceEntry, VirtualService
 from istio_lsp.syntax import Span
 
 _TOKEN = re.compile(r"\$\([^()\s]*\)|\$\{[^{}\s]*\}|\{\{.*?\}\}")
@@ -74,6 +74,10 @@ def _ref_paths(resource: Resource) -> Iterator[tuple[list[str], Ref]]:
     elif isinstance(resource, ServiceEntry):
         for i, ref in enumerate(resource.hosts):
             yield ["spec", "hosts", str(i)], ref
+    elif isinstance(resource, Gateway):
+        for i, server in enumerate(resource.servers):
+            for j, ref in enumerate(server.host_refs):
+                yield ["spec", "servers", str(i), "hosts", str(j)], ref
 
 
 def _with_refs_replaced(resource: Resource, hits: set[int]) -> Resource:
@@ -90,6 +94,12 @@ def _with_refs_replaced(resource: Resource, hits: set[int]) -> Resource:
         return dataclasses.replace(resource, host=swap(resource.host))
     if isinstance(resource, ServiceEntry):
         return dataclasses.replace(resource, hosts=[swap(r) for r in resource.hosts])
+    if isinstance(resource, Gateway):
+        servers = []
+        for server in resource.servers:
+            refs = [swap(r) for r in server.host_refs]
+            servers.append(dataclasses.replace(server, host_refs=refs, hosts=[r.value for r in refs]))
+        return dataclasses.replace(resource, servers=servers)
     return resource
 
 

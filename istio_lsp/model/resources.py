@@ -113,6 +113,7 @@ class Destination:
     )  # line of the `subset` key in block style, for deleting it
     weight: int | None = None  # the route item's `weight` (routes only)
     port_span: Span | None = None  # `port.number`'s value
+    port_given: bool = False  # a `port` key is written (its number may still be missing or not a number)
 
 
 @dataclass(slots=True)
@@ -156,6 +157,7 @@ class VirtualService(Resource):
     http_rules: list[HttpRule] = field(default_factory=list)
     route_rules: list[RouteRule] = field(default_factory=list)  # http, tcp and tls rules, in that order
     delegates: list[Delegate] = field(default_factory=list)
+    match_gateways: bool = False  # some `match[]` names its own gateways: where a rule applies differs per rule
 
 
 @dataclass(slots=True)
@@ -190,6 +192,12 @@ class GatewayServer:
     hosts: list[str]
     span: Span | None = None  # the server item
     name: str | None = None  # `name`, else `port.name`
+    host_refs: list[Ref] = field(default_factory=list)  # `hosts` with where each is written
+    # where a new host goes: the `-` of the first item of a block-style `hosts` list; None: no safe place
+    hosts_at: tuple[int, int] | None = field(default=None, metadata=LINE_CHAR)
+    hosts_indent: int = 0  # the column of that `-`, to indent the items after a new one
+    tls_mode: str | None = None  # `tls.mode`, as written
+    https_redirect: bool = False  # `tls.httpsRedirect: true`: every request is redirected, none routed
 
 
 @dataclass(slots=True, eq=False)
@@ -210,6 +218,7 @@ class ServiceEntry(Resource):
     ports: list[int] = field(default_factory=list)
     workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.labels
     workload_selector_span: Span | None = None
+    ports_complete: bool = True  # every `ports[]` item has an integer `number` (else `ports` misses some)
 
 
 @dataclass(slots=True)

@@ -36,7 +36,7 @@ BASES: dict[str, dict[str, Any]] = {
         "networking.istio.io/v1",
         "DestinationRule",
         {
-            "host": "api.example.com",
+            "host": "*.local",  # mesh-wide: no Service or ServiceEntry needed for the host
             "trafficPolicy": POLICY,
             "subsets": [{"name": "v1", "labels": {"version": "v1"}, "trafficPolicy": POLICY}],
         },

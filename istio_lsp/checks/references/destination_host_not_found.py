@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.base import (
-    Context,
-    Finding,
-    Rule,
-    Severity,
-    close_matches,
-    likely_typo,
-    related_to,
-    replace_fixes,
-)
+from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, related_to, replace_fixes
+from istio_lsp.checks.references._evidence import host_namespace, how_sure, known_hosts, same_name_elsewhere
 from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import HostResolution, only_virtual, resolve_host
-from istio_lsp.model.hosts import ANY_NAMESPACE, cluster_namespace, is_ip, namespaces_match, service_fqdn
-from istio_lsp.model.resources import Destination, Service, VirtualService
+from istio_lsp.model.hosts import ANY_NAMESPACE, is_ip
+from istio_lsp.model.resources import Destination, VirtualService
 
 DOC = """\
 A route or mirror destination names a host that no Kubernetes Service and no
@@ -95,7 +87,6 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
 
 
 def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResolution) -> Finding:
-    domain = ctx.settings.cluster_domain
     host = dest.host.value
     related = []
     if res.hidden:
@@ -108,12 +99,7 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResol
         related = [related_to(r, "provides the host but is not exported to the route's namespace") for r in res.hidden]
         severity = Severity.WARNING
     else:
-        # `api.example` may also read as Service `api` in namespace `example`: believe that reading
-        # only when the workspace has something in that namespace
-        namespace = cluster_namespace(res.candidates[0], domain) or next(
-            (ns for c in res.candidates[1:] if (ns := cluster_namespace(c, domain)) and ctx.index.in_namespace(ns)),
-            None,
-        )
+        namespace = host_namespace(ctx, res)
         message = f"No Service or ServiceEntry in the workspace provides `{host}`"
         if res.fqdn != host and namespace != ANY_NAMESPACE:
             message += f" ({res.fqdn})"
@@ -122,11 +108,11 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResol
             message += f" {res.declaring[0].display} declares it, but a VirtualService is not a service."
             related = [related_to(v, "declares the host") for v in res.declaring]
     # a hidden provider means the name is right and only its visibility is wrong
-    suggestions = [] if res.hidden else close_matches(host, _known_hosts(ctx, vs, host))
+    suggestions = [] if res.hidden else close_matches(host, known_hosts(ctx, vs, host))
     if not res.hidden:
-        elsewhere = _same_name_elsewhere(ctx, host, namespace)
+        elsewhere = same_name_elsewhere(ctx, host, namespace)
         suggestions = list(dict.fromkeys([*elsewhere, *suggestions]))
-        severity, why = _how_sure(ctx, res, namespace, suggestions, elsewhere)
+        severity, why = how_sure(ctx, res, namespace, suggestions, elsewhere)
         message += why
     return ctx.finding(
         RULE,
@@ -137,75 +123,6 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResol
         related=related,
         fixes=list(replace_fixes(vs.uri, dest.host, suggestions)),
     )
-
-
-def _same_name_elsewhere(ctx: Context, host: str, namespace: str | None) -> list[str]:
-    """`name.ns` of the Services named like a short host in other namespaces (a short name means
-    the VirtualService's own namespace: the usual mistake)."""
-    if "." in host or namespace in (None, ANY_NAMESPACE):
-        return []
-    found = ctx.index.named(host.strip().lower())
-    return sorted(
-        {
-            f"{s.name}.{s.namespace}"
-            for s in found
-            if isinstance(s, Service) and s.namespace not in (namespace, ANY_NAMESPACE)
-        }
-    )
-
-
-def _how_sure(
-    ctx: Context, res: HostResolution, namespace: str | None, suggestions: list[str], elsewhere: list[str]
-) -> tuple[Severity, str]:
-    """A warning needs evidence that the host should be in the workspace: a build that renamed it,
-    a Service of that name in another namespace, or a close name among the Services the workspace
-    places in its namespace (a typo). Otherwise the Service may come from anywhere the files do
-    not show (a chart, an operator, another repository): information, saying what was not seen."""
-    domain = ctx.settings.cluster_domain
-    name = res.fqdn.partition(".")[0]
-    renamed = ctx.renamed(name)
-    if renamed is not None and namespace and ctx.index.services_for([service_fqdn(renamed, namespace, domain)]):
-        return Severity.WARNING, (
-            f" The build {ctx.build_label()} renames Service `{name}` to `{renamed}` (namePrefix/nameSuffix), "
-            f"and kustomize does not rewrite hosts in Istio resources: write `{renamed}`, or add a "
-            f"nameReference configuration for this field."
-        )
-    if namespace == ANY_NAMESPACE:
-        return Severity.INFORMATION, (
-            " The VirtualService says no namespace and no kustomization or defaultNamespace setting gives it one, "
-            "and no Service of that name is in the workspace in any namespace: it may come from elsewhere "
-            "(see the externalHosts setting)."
-        )
-    if elsewhere:
-        listed = ", ".join(f"`{e}`" for e in elsewhere)
-        return Severity.WARNING, (
-            f" A short name means the VirtualService's own namespace; the workspace has {listed}."
-        )
-    if namespace is None:
-        return Severity.INFORMATION, " It may be an external host declared elsewhere (see the externalHosts setting)."
-    if not ctx.index.namespace_provides_services(namespace):
-        return Severity.INFORMATION, (
-            f" The workspace places no Services in `{namespace}`, so it may live elsewhere "
-            f"(see the externalHosts setting)."
-        )
-    if any(likely_typo(res.written, s) for s in suggestions):
-        return Severity.WARNING, ""
-    return Severity.INFORMATION, (
-        f" The workspace places other Services in `{namespace}` but none of a close name: it may be created "
-        f"elsewhere (a chart, an operator, another repository; see the externalHosts setting)."
-    )
-
-
-def _known_hosts(ctx: Context, vs: VirtualService, host: str) -> list[str]:
-    """Host spellings to suggest, in the same form as the one written (short names stay short)."""
-    domain = ctx.settings.cluster_domain
-    keys = list(ctx.index.services.keys())
-    if "." not in host:
-        return [f.split(".")[0] for f in keys if namespaces_match(cluster_namespace(f, domain) or "", vs.namespace)]
-    fqdns = [fqdn for fqdn in keys if cluster_namespace(fqdn, domain) != ANY_NAMESPACE]
-    table = ctx.index.service_entries
-    entries = {ref.value for key in table.keys() for e in table.get(key) for ref in e.hosts}  # noqa: SIM118
-    return fqdns + [h for h in entries if not h.startswith("*")]
 
 
 RULE = Rule(

@@ -1,0 +1,157 @@
+"""destination-port-not-found: a destination's `port.number` that the Service behind its host does not expose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
+from istio_lsp.checks.ports._exposure import Exposure, exposure, port_list
+from istio_lsp.index import FileSummary
+from istio_lsp.index.patches import may_be_patched
+from istio_lsp.model.resources import Destination, Service, VirtualService
+
+DOC = """\
+A route or mirror destination names a `port.number` that the Service behind its host
+does not expose (the Service's `spec.ports[].port`; for a ServiceEntry host, its
+`spec.ports[].number`).
+
+## Why it matters
+
+Istio makes one Envoy cluster per port a service exposes, named after the host and that
+port. A destination port is looked up among those clusters, not among the pods'
+container ports: the Service port is what counts, not its `targetPort`. A port the
+Service does not expose has no cluster, and every request the route sends there fails
+with 503 (response flag NC, cluster not found). Typical causes: the container port
+written instead of the Service port (`8080` for a Service that maps `80 → 8080`), or a
+Service port renumbered without updating the routes.
+
+## How sure it is
+
+| situation | severity |
+|---|---|
+| the host resolves to Services or ServiceEntries, and none of them exposes the port | error |
+| the same for a mirror, or a route of weight 0 (no request fails until its weight is raised) | warning |
+| the host is not found, hidden, external, or a placeholder | not reported (see `destination-host-not-found`) |
+| a provider's ports are not all known (a placeholder, no `ports`) | not reported |
+
+When the namespace is not known and several Services could be meant, the port is fine
+if any of them exposes it.
+
+## Wrong
+
+```yaml
+kind: Service
+metadata: {name: reviews, namespace: bookinfo}
+spec:
+  ports: [{name: http, port: 9080, targetPort: 8080}]
+---
+kind: VirtualService
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, port: {number: 8080}}
+```
+
+## Right
+
+```yaml
+    - destination: {host: reviews, port: {number: 9080}}
+```
+
+## Fixes
+
+**Use port N**, for each port the Service exposes (preferred when it exposes one, or
+when the port written is the `targetPort` of exactly one of them).
+
+Related: `istioctl analyze` IST0101 ReferencedResourceNotFound (reference type
+`host:port`).
+"""
+
+
+def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
+    for vs in summary.resources:
+        if not isinstance(vs, VirtualService) or may_be_patched(ctx.index, vs, "port"):
+            continue  # a build may rewrite the ports as the files do not show
+        for dest in vs.destinations:
+            if dest.port is None or dest.port_span is None:
+                continue  # no port, or one that is not a number (a placeholder, a typo the schema reports)
+            found = exposure(ctx, vs, dest.host.value)
+            if found is None or dest.port in found.union:
+                continue
+            yield _finding(ctx, vs, dest, found)
+
+
+def _finding(ctx: Context, vs: VirtualService, dest: Destination, found: Exposure) -> Finding:
+    assert dest.port is not None and dest.port_span is not None
+    host = dest.host.value
+    pairs = list(zip(found.providers, found.ports, strict=True))
+    if found.single is not None:
+        what = f"{found.single.display} does not expose port {dest.port} (it exposes {port_list(found.ports[0])})"
+    else:
+        listed = "; ".join(f"{p.display}: {port_list(ports)}" for p, ports in pairs)
+        what = f"None of the services `{host}` may mean exposes port {dest.port} ({listed})"
+    message = f"{what}: Envoy has no cluster for `{host}:{dest.port}`, and {_consequence(dest)}."
+    mapped = _mapped_to(found, dest.port)
+    if mapped:
+        ports = " or ".join(str(p) for p in mapped)
+        message += (
+            f" {dest.port} is the container port (targetPort) of Service port {ports}: routes name the Service port."
+        )
+    severity = Severity.WARNING if dest.role == "mirror" or dest.weight == 0 else Severity.ERROR
+    return ctx.finding(
+        RULE,
+        vs,
+        dest.port_span,
+        message,
+        severity=severity,
+        related=[related_to(p, f"exposes {port_list(ports)}") for p, ports in pairs],
+        fixes=_fixes(vs, dest, found),
+    )
+
+
+def _consequence(dest: Destination) -> str:
+    if dest.role == "mirror":
+        return "the mirrored copies go nowhere (the original requests are unaffected)"
+    if dest.weight == 0:
+        return "the requests sent here once its weight is raised (as Argo Rollouts and Flagger do) fail with 503"
+    return "the requests routed here fail with 503"
+
+
+def _mapped_to(found: Exposure, number: int) -> list[int]:
+    """The Service ports whose targetPort is `number`: the container port written for the Service port."""
+    return sorted(
+        {
+            port.port
+            for provider in found.providers
+            if isinstance(provider, Service)
+            for port in provider.ports
+            if port.port is not None and port.target_port == str(number)
+        }
+    )
+
+
+def _fixes(vs: VirtualService, dest: Destination, found: Exposure) -> list[Fix]:
+    assert dest.port_span is not None and dest.port is not None
+    ports = found.union
+    mapped = _mapped_to(found, dest.port)
+    best = ports[0] if len(ports) == 1 else mapped[0] if len(mapped) == 1 else None
+    return [
+        Fix(
+            f"Use port {port}",
+            (TextEdit(vs.uri, dest.port_span, str(port)),),
+            preferred=port == best,
+            safe=len(ports) == 1,
+        )
+        for port in ports
+    ]
+
+
+RULE = Rule(
+    code="destination-port-not-found",
+    severity=Severity.ERROR,
+    summary="A destination's port number that the Service or ServiceEntry behind its host does not expose.",
+    doc=DOC,
+    run=run,
+    istio_codes=("IST0101",),
+)
