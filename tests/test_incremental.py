@@ -65,8 +65,9 @@ def test_a_new_service_rechecks_the_routes_to_its_host(index: WorkspaceIndex, co
     uri = "file:///elsewhere/service.yaml"
     service = "apiVersion: v1\nkind: Service\nmetadata: {name: svc-00024, namespace: team-04}\nspec:\n  ports: []\n"
     affected = index.update(analyze_text(uri, service, Settings()))
-    # the other Service of the same name (its own file) and the routes to the host are re-checked, nothing else
-    assert affected == {uri, _file(corpus, "svc-00024.yaml")}
+    # the routes to the host and the Services of namespace team-04 (the port rules compare them; the
+    # generated workspace keeps its first Services in one file) are re-checked, nothing else
+    assert affected == {uri, _file(corpus, "svc-00024.yaml"), _file(corpus, "first-services.yaml")}
     assert all(check_file(index, u) is not None for u in affected)
 
 

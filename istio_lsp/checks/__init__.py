@@ -6,6 +6,8 @@ Rules are grouped by what they are about, one package each:
 - `references`: hosts, subsets, Gateways and the workloads behind them, across files;
 - `gateways`: what a Gateway serves to the VirtualServices bound to it;
 - `ports`: the ports routes name against those Services expose, and how ports are named;
+- `conflicts`: resources Istio cannot apply together (the same host, port, certificate, workload);
+- `selectors`: Services and policies whose selectors pick no pod the workspace declares with them;
 - `schema`: the CRDs' structure (unknown fields, types, enums, required fields, API versions);
 - `admission`: what Istio's admission webhook rejects or warns about, resource by resource;
 - `routes`: what Envoy makes of a VirtualService's routes.
@@ -24,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
-from istio_lsp.checks import admission, files, gateways, ports, references, routes, schema
+from istio_lsp.checks import admission, conflicts, files, gateways, ports, references, routes, schema, selectors
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
 from istio_lsp.checks.files import suppressions
 from istio_lsp.checks.local import DocumentContext
@@ -51,9 +53,13 @@ def _collect(package: ModuleType) -> list[Rule]:
 
 
 RULES: tuple[Rule, ...] = tuple(
-    rule for package in (files, references, gateways, ports, schema, admission, routes) for rule in _collect(package)
+    rule
+    for package in (files, references, selectors, gateways, ports, conflicts, schema, admission, routes)
+    for rule in _collect(package)
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+# a reference that holds in some builds of a file and not in others names what is meant to exist
+_REFERENCE_CODES = frozenset(rule.code for rule in _collect(references))
 # rules whose findings the core makes from what every other check found, not a check of their own
 AFTER_CHECKS = frozenset({suppressions.RULE.code})
 # istioctl's codes → the rules that correspond to them (suppressions may name either)
@@ -172,9 +178,9 @@ def _local_findings(summary: FileSummary, placed: PlacedFile | None) -> list[Fin
 
 def _across_variants(per_variant: list[tuple[Variant, list[Finding]]], path: str) -> list[Finding]:
     """One list of findings from each way a file is deployed: a finding all of them have once, as
-    it is; one only some have once, naming the builds (overlays) it comes from. The other builds
-    are evidence then (the reference holds there: what it names is meant to exist), so such a
-    finding is at least a warning."""
+    it is; one only some have once, naming the builds (overlays) it comes from. For a broken
+    reference the other builds are evidence (it holds there: what it names is meant to exist), so
+    such a finding is at least a warning."""
     if len(per_variant) == 1:
         return per_variant[0][1]
     folder = posixpath.dirname(path)
@@ -191,11 +197,14 @@ def _across_variants(per_variant: list[tuple[Variant, list[Finding]]], path: str
     for finding, placements in seen.values():
         if placements and len(placements) < everywhere:
             builds = ", ".join(f"`{posixpath.relpath(b, folder)}`" for p in placements for b in p.builds)
-            finding = dataclasses.replace(
-                finding,
-                message=f"{finding.message} (as built by {builds}; the other builds resolve it)",
-                severity=min(finding.severity, Severity.WARNING),
-            )
+            if finding.code in _REFERENCE_CODES:
+                finding = dataclasses.replace(
+                    finding,
+                    message=f"{finding.message} (as built by {builds}; the other builds resolve it)",
+                    severity=min(finding.severity, Severity.WARNING),
+                )
+            else:
+                finding = dataclasses.replace(finding, message=f"{finding.message} (as built by {builds})")
         out.append(finding)
     return out
 

@@ -40,21 +40,26 @@ def stale_files(
         return None  # where files are deployed, or with which settings, may have changed for any of them
     keys: set[str] = set()
     stale: set[str] = set()
+    provided: dict[str, dict[str, str]] = {}  # uri → what a changed file provides now
     wanted: dict[str, str] = {}  # cache key → uri, for the old summaries of changed files
     for path in changed:
         uri = Path(path).resolve().as_uri()
         stale.add(uri)
         placed = index.placed.get(uri)
-        if placed is not None:
-            keys.update(placed.provides)
+        provided[uri] = placed.provides if placed is not None else {}
         before = previous.files.get(path)
         if before is not None and before.digest:
             wanted[entry_key(uri, before.digest, index.settings_for(uri))] = uri
+        else:
+            keys.update(provided[uri])  # a new file: everything it provides is new
     old = cache.get_many(list(wanted))
     if len(old) != len(wanted):
         return None  # what a changed file provided before is unknown
-    for summary in old.values():
-        keys.update(index.place(summary).provides)  # placed as now: no kustomization changed
+    for key, summary in old.items():
+        then = index.place(summary).provides  # placed as now: no kustomization changed
+        after = provided.get(wanted[key], {})
+        # what a file provides the same as before (a comment, a weight) reaches no other file
+        keys.update(k for k in then.keys() | after.keys() if then.get(k) != after.get(k))
     stale |= index.dependents(keys)
     cross_file = {rule.code for rule in rules if rule.run is not None}
     stale.update(uri for uri, findings in previous.findings.items() if _any_code(findings, cross_file))

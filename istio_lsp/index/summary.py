@@ -41,6 +41,7 @@ from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
     Resource,
+    SelectorPolicy,
     Service,
     ServiceEntry,
     VirtualService,
@@ -395,6 +396,10 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
         if isinstance(r, Service):
             provide(f"host:{service_fqdn(r.name, ns, domain)}", r)
             provide(f"svcns:{ns}")
+            # the port rules compare a namespace's Services, the selector rules a Service with its pods
+            provide(f"svcport:{ns}", r)
+            require(f"svcport:{ns}")
+            require(f"wl:{ns}")
         elif isinstance(r, Workload):
             provide(f"svcns:{ns}")
             provide(f"wl:{ns}", r)
@@ -402,12 +407,24 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):
                     provide(f"host:{c}", r)
+                    require(f"host:{c}")  # the other entries of its hosts (conflicting protocols)
         elif isinstance(r, Gateway):
             provide(f"gw:{ns}/{r.name}", r)
+            require(f"wl:{ANY_NAMESPACE}")  # its selector picks pods of every namespace
+            for port in {s.port for s in r.servers if s.port is not None}:
+                provide(f"gwport:{port}", r)  # the Gateways of a port meet there (conflicts, shared certificates)
+                require(f"gwport:{port}")
+        elif isinstance(r, SelectorPolicy):
+            if r.kind == "Sidecar":
+                provide(f"sidecar:{ns}", r)  # the Sidecars of a namespace must not apply to the same proxies
+                require(f"sidecar:{ns}")
+            # the pods its selector picks: of its namespace, of every one from the root namespace
+            require(f"wl:{ANY_NAMESPACE if ns == settings.root_namespace else ns}")
         elif isinstance(r, DestinationRule):
             if r.host is not None:
                 for c in host_candidates(r.host.value, ns, domain):
                     provide(f"dr:{c}", r)
+                    require(f"dr:{c}")  # the rules Istio merges with it
                     require(f"host:{c}")
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
@@ -453,6 +470,8 @@ def _key_forms(key: str, domain: str, *, providing: bool) -> tuple[str, ...]:
         def form(n: str) -> str:
             return f"{kind}:{in_namespace(rest, n, domain)}"
 
+    elif kind == "gwport":
+        return (key,)  # a port number: no namespace
     elif kind == "gw":
         ns, _, name = rest.partition("/")
 

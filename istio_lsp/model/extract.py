@@ -10,6 +10,7 @@ from istio_lsp.model.resources import (
     CLUSTER_SCOPED_KINDS,
     ISTIO_KINDS,
     WORKLOAD_KINDS,
+    ContainerPort,
     Delegate,
     Destination,
     DestinationRule,
@@ -22,6 +23,7 @@ from istio_lsp.model.resources import (
     SelectorPolicy,
     Service,
     ServiceEntry,
+    ServiceEntryPort,
     ServicePort,
     Subset,
     VirtualService,
@@ -132,6 +134,8 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
     if kind in ISTIO_KINDS and group in ("networking.istio.io", "security.istio.io"):
         builder = _ISTIO_BUILDERS.get(kind, _selector_policy)
         return builder(doc, base, spec)
+    if kind == "Telemetry" and group == "telemetry.istio.io":
+        return _selector_policy(doc, base, spec)
     if kind == "Service" and api_version == "v1":
         return _service(doc, base, node, spec)
     if kind in WORKLOAD_KINDS:
@@ -144,6 +148,7 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
     vs.hosts = _refs(doc, get(spec, "hosts"))
     vs.gateways = _refs(doc, get(spec, "gateways"))
     vs.export_to = _strings(get(spec, "exportTo"))
+    vs.spec_gateway_count = len(vs.gateways)
     seen: set[int] = set()
     for protocol in ("http", "tcp", "tls"):
         for rule_index, rule in _once(seen, get(spec, protocol)):
@@ -219,6 +224,11 @@ def _span_or_none(doc: YamlDocument, node: Node | None) -> Span | None:
     return content_span(doc, node) if node is not None else None
 
 
+def _flow(node: Node | None) -> bool:
+    """Whether a mapping is written `{k: v}`."""
+    return isinstance(node, MappingNode) and bool(node.flow_style)
+
+
 def _once(seen: set[int], node: Node | None) -> list[tuple[int, Node]]:
     """(index, item) of a sequence's items not read before. An alias repeats a node: reading it
     once keeps `[*a, *a, …]` lists nested in one another from multiplying the work."""
@@ -283,6 +293,9 @@ def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resou
     dr_selector = path(spec, "workloadSelector", "matchLabels")
     dr.workload_selector = string_map(dr_selector)
     dr.workload_selector_span = _span_or_none(doc, dr_selector)
+    policy_key = key_node(spec, "trafficPolicy")
+    if policy_key is not None and isinstance(get(spec, "trafficPolicy"), MappingNode):
+        dr.traffic_policy_span = doc.span_of(policy_key)
     subsets = get(spec, "subsets")
     for item in items(subsets):
         name = _ref(doc, get(item, "name"))
@@ -319,8 +332,10 @@ def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     selector = get(spec, "selector")
     gateway.selector = string_map(selector)
     gateway.selector_span = _span_or_none(doc, selector)
+    gateway.selector_flow = _flow(selector)
     for server in items(get(spec, "servers")):
         hosts = get(server, "hosts")
+        port_number = _ref(doc, path(server, "port", "number"))
         entry = GatewayServer(
             port=integer(path(server, "port", "number")),
             protocol=scalar(path(server, "port", "protocol")),
@@ -330,6 +345,13 @@ def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
             tls_mode=scalar(path(server, "tls", "mode")),
             https_redirect=(scalar(path(server, "tls", "httpsRedirect")) or "").lower() == "true",
             host_refs=_refs(doc, hosts),
+            port_span=port_number.span if port_number is not None else None,
+            bind=scalar(get(server, "bind")),
+            tls=isinstance(get(server, "tls"), MappingNode),
+            credential_name=_ref(doc, path(server, "tls", "credentialName")),
+            credential_names=_refs(doc, path(server, "tls", "credentialNames")),
+            server_certificate=_ref(doc, path(server, "tls", "serverCertificate")),
+            private_key=scalar(path(server, "tls", "privateKey")),
         )
         if isinstance(hosts, SequenceNode) and hosts.value and not hosts.flow_style:
             at = doc.span_of(hosts)  # a block sequence starts at its first `-`
@@ -353,6 +375,15 @@ def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource
     numbers = [integer(get(port, "number")) for port in items(get(spec, "ports"))]
     entry.ports = [p for p in numbers if p is not None]
     entry.ports_complete = len(entry.ports) == len(numbers)
+    entry.port_items = [
+        ServiceEntryPort(
+            number=integer(get(port, "number")),
+            protocol=scalar(get(port, "protocol")),
+            name=scalar(get(port, "name")),
+            span=content_span(doc, port),
+        )
+        for port in items(get(spec, "ports"))
+    ]
     return entry
 
 
@@ -363,6 +394,7 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
     if labels is not None:
         policy.selector = string_map(labels)
         policy.selector_span = content_span(doc, labels)
+        policy.selector_flow = _flow(labels)
     return policy
 
 
@@ -371,8 +403,10 @@ def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Re
     selector = get(spec, "selector")
     service.selector = string_map(selector)
     service.selector_span = _span_or_none(doc, selector)
+    service.selector_flow = _flow(selector)
     service.service_type = scalar(get(spec, "type")) or "ClusterIP"
     for port in items(get(spec, "ports")):
+        first_key = port.value[0][0] if isinstance(port, MappingNode) and port.value else None
         service.ports.append(
             ServicePort(
                 name=scalar(get(port, "name")),
@@ -380,6 +414,11 @@ def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Re
                 target_port=scalar(get(port, "targetPort")),
                 protocol=scalar(get(port, "protocol")),
                 span=content_span(doc, port),
+                app_protocol=scalar(get(port, "appProtocol")),
+                name_span=_scalar_span(doc, get(port, "name")),
+                app_protocol_span=_scalar_span(doc, get(port, "appProtocol")),
+                first_key_span=doc.span_of(first_key) if first_key is not None else None,
+                flow=isinstance(port, MappingNode) and bool(port.flow_style),
             )
         )
     annotation = scalar(path(node, "metadata", "annotations", "networking.istio.io/exportTo"))
@@ -404,7 +443,26 @@ def _workload(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> R
     workload.pod_labels = string_map(labels)
     if labels is not None:
         workload.pod_labels_span = content_span(doc, labels)
+    inject = "sidecar.istio.io/inject"
+    workload.sidecar_inject = scalar(get(labels, inject)) or scalar(path(metadata, "annotations", inject))
+    pod_spec = spec if base["kind"] == "Pod" else get(_pod_template_parent(base["kind"], spec), "spec")
+    for key in ("containers", "initContainers"):
+        for container in items(get(pod_spec, key)):
+            for port in items(get(container, "ports")):
+                number = integer(get(port, "containerPort"))
+                workload.container_ports.append(ContainerPort(scalar(get(port, "name")), number))
     return workload
+
+
+def _pod_template_parent(kind: str, spec: Node | None) -> Node | None:
+    """The pod template of a workload (whose `metadata` and `spec` describe its pods)."""
+    if kind == "CronJob":
+        return path(spec, "jobTemplate", "spec", "template")
+    return get(spec, "template")
+
+
+def _scalar_span(doc: YamlDocument, node: Node | None) -> Span | None:
+    return doc.span_of(node) if node is not None and scalar(node) is not None else None
 
 
 _ISTIO_BUILDERS: dict[str, Callable[[YamlDocument, dict, Node | None], Resource]] = {

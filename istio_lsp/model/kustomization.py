@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from istio_lsp.syntax import MappingNode, Node, ScalarNode
-from istio_lsp.syntax.nodes import get, items, scalar
+from istio_lsp.syntax.nodes import get, items, scalar, string_map
 
 # kustomize accepts these names (and refuses a folder holding more than one)
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -66,6 +66,9 @@ class Kustomization:
     patch_targets: list[PatchTarget] = field(default_factory=list)  # every patch entry, inline ones included
     # what the build holds beyond the files it lists: remote bases, generators, Helm charts
     generated: list[str] = field(default_factory=list)
+    # labels its label transformers (`commonLabels`, `labels`) add to pod templates, and to selectors
+    template_labels: dict[str, str] = field(default_factory=dict)
+    selector_labels: dict[str, str] = field(default_factory=dict)
 
 
 def is_kustomization_path(path: str) -> bool:
@@ -108,7 +111,23 @@ def read_kustomization(root: Node | None) -> Kustomization | None:
             k.support.append(path)
         k.replacements.extend(_replacement_targets(replacement))
     k.generated.extend(key for key in _GENERATOR_FIELDS if get(root, key) is not None)
+    _read_labels(k, root)
     return k
+
+
+def _read_labels(k: Kustomization, root: MappingNode) -> None:
+    """What `commonLabels` and `labels` add to pod templates and to selectors (plain `labels`
+    entries touch `metadata.labels` alone)."""
+    common = string_map(get(root, "commonLabels"))
+    k.template_labels.update(common)
+    k.selector_labels.update(common)
+    for entry in items(get(root, "labels")):
+        pairs = string_map(get(entry, "pairs"))
+        selectors = _true(get(entry, "includeSelectors"))
+        if selectors or _true(get(entry, "includeTemplates")):
+            k.template_labels.update(pairs)
+        if selectors:
+            k.selector_labels.update(pairs)
 
 
 def _patch_target(target: Node | None, path: str | None, inline: str | None) -> PatchTarget:
@@ -142,6 +161,10 @@ def _replacement_targets(entry: Node) -> list[ReplacementTarget]:
             )
         )
     return found
+
+
+def _true(node: Node | None) -> bool:
+    return (scalar(node) or "").strip().lower() == "true"
 
 
 def _is_remote(entry: str) -> bool:

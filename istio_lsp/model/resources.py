@@ -158,6 +158,7 @@ class VirtualService(Resource):
     route_rules: list[RouteRule] = field(default_factory=list)  # http, tcp and tls rules, in that order
     delegates: list[Delegate] = field(default_factory=list)
     match_gateways: bool = False  # some `match[]` names its own gateways: where a rule applies differs per rule
+    spec_gateway_count: int = 0  # how many of `gateways` come from `spec.gateways` (they come first)
 
 
 @dataclass(slots=True)
@@ -183,6 +184,7 @@ class DestinationRule(Resource):
     spec_indent: int = 2
     workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.matchLabels
     workload_selector_span: Span | None = None
+    traffic_policy_span: Span | None = None  # the top-level `trafficPolicy` key, when written
 
 
 @dataclass(slots=True)
@@ -198,6 +200,13 @@ class GatewayServer:
     hosts_indent: int = 0  # the column of that `-`, to indent the items after a new one
     tls_mode: str | None = None  # `tls.mode`, as written
     https_redirect: bool = False  # `tls.httpsRedirect: true`: every request is redirected, none routed
+    port_span: Span | None = None  # `port.number`'s value
+    bind: str | None = None  # `bind`, as written
+    tls: bool = False  # a `tls` mapping is written (even one that only sets httpsRedirect)
+    credential_name: Ref | None = None  # `tls.credentialName`
+    credential_names: list[Ref] = field(default_factory=list)  # `tls.credentialNames`
+    server_certificate: Ref | None = None  # `tls.serverCertificate` (a file mounted in the gateway)
+    private_key: str | None = None  # `tls.privateKey`
 
 
 @dataclass(slots=True, eq=False)
@@ -205,6 +214,7 @@ class Gateway(Resource):
     selector: dict[str, str] = field(default_factory=dict)
     servers: list[GatewayServer] = field(default_factory=list)
     selector_span: Span | None = None
+    selector_flow: bool = False  # the selector written as `{k: v}`
 
 
 @dataclass(slots=True, eq=False)
@@ -219,6 +229,17 @@ class ServiceEntry(Resource):
     workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.labels
     workload_selector_span: Span | None = None
     ports_complete: bool = True  # every `ports[]` item has an integer `number` (else `ports` misses some)
+    port_items: list[ServiceEntryPort] = field(default_factory=list)  # `ports[]` with their protocols
+
+
+@dataclass(slots=True)
+class ServiceEntryPort:
+    """One `ports[]` item of a ServiceEntry, as written (None: missing or not a scalar)."""
+
+    number: int | None
+    protocol: str | None
+    name: str | None
+    span: Span  # the port item
 
 
 @dataclass(slots=True)
@@ -228,6 +249,11 @@ class ServicePort:
     target_port: str | None
     protocol: str | None
     span: Span | None = None  # the port item
+    app_protocol: str | None = None  # `appProtocol`, as written
+    name_span: Span | None = None  # `name`'s value
+    app_protocol_span: Span | None = None  # `appProtocol`'s value
+    first_key_span: Span | None = None  # the item's first key, where a sibling key can be inserted
+    flow: bool = False  # the item is written `{port: 80, …}`
 
 
 @dataclass(slots=True, eq=False)
@@ -237,17 +263,27 @@ class Service(Resource):
     service_type: str = "ClusterIP"
     export_to: list[str] = field(default_factory=list)  # networking.istio.io/exportTo annotation
     selector_span: Span | None = None
+    selector_flow: bool = False  # the selector written as `{k: v}`
 
 
 @dataclass(slots=True, eq=False)
 class Workload(Resource):
     pod_labels: dict[str, str] = field(default_factory=dict)
     pod_labels_span: Span | None = None
+    container_ports: list[ContainerPort] = field(default_factory=list)  # of the pod's (init) containers
+    sidecar_inject: str | None = None  # the pod's `sidecar.istio.io/inject` label, else annotation
+
+
+@dataclass(slots=True)
+class ContainerPort:
+    name: str | None
+    number: int | None
 
 
 @dataclass(slots=True, eq=False)
 class SelectorPolicy(Resource):
-    """Sidecar, AuthorizationPolicy, PeerAuthentication, RequestAuthentication."""
+    """Sidecar, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry."""
 
     selector: dict[str, str] | None = None
     selector_span: Span | None = None
+    selector_flow: bool = False  # the labels written as `{k: v}`

@@ -1,0 +1,1 @@
+"""Selectors: Services, policies and Gateways whose label selectors pick none of the workspace's pods."""
