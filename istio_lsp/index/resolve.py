@@ -263,6 +263,17 @@ def selected_workloads(index: WorkspaceIndex, service: Service) -> list[Workload
     ]
 
 
+def selecting_services(index: WorkspaceIndex, workload: Workload) -> list[Service]:
+    """The Services whose selector picks the workload's pods (those `selected_workloads` gives it to)."""
+    return [
+        s
+        for label in workload.pod_labels.items()
+        for s in index.services_labelled(workload.namespace, *label)
+        if all(workload.pod_labels.get(k) == v for k, v in s.selector.items())
+        and any(w is workload for w in selected_workloads(index, s))
+    ]
+
+
 def _belongs_to(index: WorkspaceIndex, workload: Workload, service: Service) -> bool:
     """Whether the Service is, of the Services of its name that could select the workload, one
     nearest to it: a sample's pods are not evidence about the namesake Service of another sample

@@ -138,6 +138,7 @@ class WorkspaceIndex:
         self.kustomizations: dict[str, Kustomization] = {}  # path → kustomization
         self.layout: dict[str, tuple[Placement, ...]] = {}  # path → how builds deploy the file
         self._paths: dict[str, str] = {}  # uri → path
+        self._folders: dict[str, str] = {}  # uri → folder of its path
         domain = self.settings.cluster_domain
 
         def host_namespace(host: str) -> str | None:
@@ -154,6 +155,8 @@ class WorkspaceIndex:
         self.gateways = _Namespaced[Gateway](_leading, _lead_in)  # by ns/name
         self.workloads = _Namespaced[Workload](_leading, _lead_in)  # by namespace
         self.workload_labels = _Namespaced[Workload](_leading, _lead_in)  # by "namespace/key=value" of each pod label
+        # by "namespace/key=value" of the first label of their selector: a pod must carry that one to be selected
+        self.service_selectors = _Namespaced[Service](_leading, _lead_in)
         self.by_namespace = _Table[Resource]()  # every resource, by namespace
         self.by_name = _Table[Resource]()  # every resource, by name
         self._dependents: dict[str, set[str]] = defaultdict(set)  # requires-key → uris
@@ -309,6 +312,8 @@ class WorkspaceIndex:
                 put(self.by_name, r.name, r)
                 if isinstance(r, Service):
                     put(self.services, service_fqdn(r.name, ns, domain), r)
+                    if r.selector:
+                        put(self.service_selectors, _label_key(ns, *next(iter(r.selector.items()))), r)
                 elif isinstance(r, Workload):
                     put(self.workloads, ns, r)
                     for label in r.pod_labels.items():
@@ -374,14 +379,28 @@ class WorkspaceIndex:
         return self.settings_for(uri).default_namespace or ANY_NAMESPACE
 
     def folder_of(self, uri: str) -> str:
-        return posixpath.dirname(self.path_of(uri))
+        folder = self._folders.get(uri)
+        if folder is None:
+            folder = self._folders[uri] = posixpath.dirname(self.path_of(uri))
+        return folder
+
+    def builds_of(self, uri: str) -> frozenset[str]:
+        """The kustomizations that build a file, in any of the ways it is deployed."""
+        placed = self.placed.get(uri)
+        if placed is None:
+            return frozenset()
+        return frozenset(build for v in placed.variants if v.placement is not None for build in v.placement.builds)
 
     def deployed_together(self, a: str, b: str) -> bool:
         """Whether two files are deployed as one: in the same folder, or built by the same kustomization."""
-        if self.folder_of(a) == self.folder_of(b):
-            return True
-        builds = {build for v in self.variants(a) if v.placement is not None for build in v.placement.builds}
-        return any(v.placement is not None and builds & set(v.placement.builds) for v in self.variants(b))
+        return self.folder_of(a) == self.folder_of(b) or not self.builds_of(a).isdisjoint(self.builds_of(b))
+
+    def deployed_with(self, uri: str) -> Callable[[str], bool]:
+        """`deployed_together(uri, other)` for many others: what depends on `uri` is read once."""
+        folder, builds = self.folder_of(uri), self.builds_of(uri)
+        if not builds:
+            return lambda other: self.folder_of(other) == folder
+        return lambda other: self.folder_of(other) == folder or not builds.isdisjoint(self.builds_of(other))
 
     def role(self, uri: str) -> str:
         placed = self.placed.get(uri)
@@ -433,12 +452,20 @@ class WorkspaceIndex:
         return [g for key in list(self.gateways.keys()) for g in self.gateways.get(key)]
 
     def workloads_in(self, namespace: str) -> list[Workload]:
-        """Workloads that may run in a namespace (those of unknown namespace too)."""
-        return _unique(self.workloads.lookup(namespace))
+        """Workloads that may run in a namespace (those of unknown namespace too). Do not change the list."""
+        key = ("workloads_in", namespace)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = _unique(self.workloads.lookup(namespace))
+        return found
 
     def workloads_labelled(self, namespace: str, key: str, value: str) -> list[Workload]:
         """Workloads that may run in a namespace whose pods carry the label `key: value`."""
         return _unique(self.workload_labels.lookup(_label_key(namespace, key, value)))
+
+    def services_labelled(self, namespace: str, key: str, value: str) -> list[Service]:
+        """Services that may run in a namespace whose selector's first label is `key: value`."""
+        return _unique(self.service_selectors.lookup(_label_key(namespace, key, value)))
 
     def in_namespace(self, namespace: str) -> list[Resource]:
         """The resources placed in a namespace (not those of unknown namespace)."""

@@ -17,7 +17,7 @@ from istio_lsp.checks.ports._protocols import (
 )
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
-from istio_lsp.index.resolve import selected_workloads
+from istio_lsp.index.resolve import selecting_services
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.hosts import ANY_NAMESPACE, namespaces_match
 from istio_lsp.model.placeholders import is_placeholder
@@ -157,7 +157,7 @@ def _clashes(index: WorkspaceIndex, service: Service, port: ServicePort, workloa
     patched = may_be_patched(index, workload, "template")
     meeting = [
         (other, _together(index, service, other, workload))
-        for other in _selecting(index, workload)
+        for other in selecting_services(index, workload)
         if other is service or (_peer(service, other) and not may_be_patched(index, other, "port"))
     ]
     # Services deployed with this one, if any: copies elsewhere in the same namespace are not its peers
@@ -196,23 +196,6 @@ def _pod_port(port: ServicePort, workload: Workload) -> int | str | None:
 
 def _shown(target: int | str) -> str:
     return str(target) if isinstance(target, int) else f"`{target}`"
-
-
-def _selecting(index: WorkspaceIndex, workload: Workload) -> list[Service]:
-    """The Services whose selector picks the workload's pods."""
-    key = ("ports:services_in", workload.namespace)
-    services = index.memo.get(key)
-    if services is None:
-        found = index.in_namespace(workload.namespace)
-        if workload.namespace != ANY_NAMESPACE:
-            found = [*found, *index.in_namespace(ANY_NAMESPACE)]
-        services = index.memo[key] = [r for r in found if isinstance(r, Service) and r.selector]
-    return [
-        s
-        for s in services
-        if all(workload.pod_labels.get(k) == v for k, v in s.selector.items())
-        and any(w is workload for w in selected_workloads(index, s))
-    ]
 
 
 def _together(index: WorkspaceIndex, service: Service, other: Service, workload: Workload) -> bool | None:

@@ -229,14 +229,33 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
-def any_could_match(index: WorkspaceIndex, selectors: list[dict[str, str]], workloads: Iterable[Workload]) -> bool:
-    """Whether some workload could carry the labels of one of the selectors once built (a workload
-    whose labels kustomize may rewrite could carry any)."""
-    for w in workloads:
+def any_could_match(index: WorkspaceIndex, selectors: list[dict[str, str]], namespace: str) -> bool:
+    """Whether some workload that may run in `namespace` could carry the labels of one of the
+    selectors once built (a workload whose labels kustomize may rewrite could carry any)."""
+    for selector in selectors:
+        if not selector:
+            return bool(index.workloads_in(namespace))
+        # as written, a matching workload carries the selector's first label: look those up
+        first = next(iter(selector.items()))
+        if any(selects(selector, w.pod_labels) for w in index.workloads_labelled(namespace, *first)):
+            return True
+    for w in _built_workloads(index, namespace):
         sets = label_sets(index, w)
         if sets is None or any(selects(s, labels) for s in selectors for labels in sets):
             return True
     return False
+
+
+def _built_workloads(index: WorkspaceIndex, namespace: str) -> list[Workload]:
+    """The workloads that may run in a namespace that a kustomization builds (and may relabel)."""
+    reach = _reach(index)
+    if not reach:
+        return []
+    key = ("selectors.built", namespace)
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = [w for w in index.workloads_in(namespace) if index.path_of(w.uri) in reach]
+    return found
 
 
 def built_labels(index: WorkspaceIndex, w: Workload) -> dict[str, str]:
@@ -335,7 +354,8 @@ def near_misses(
 
 def together(index: WorkspaceIndex, referrer: Resource, workloads: Iterable[Workload]) -> list[Workload]:
     """The workloads deployed with a resource: in its folder, or built by a kustomization that builds it."""
-    return [w for w in workloads if index.deployed_together(referrer.uri, w.uri)]
+    with_referrer = index.deployed_with(referrer.uri)
+    return [w for w in workloads if with_referrer(w.uri)]
 
 
 def elsewhere(index: WorkspaceIndex, referrer: Resource, selector: dict[str, str], namespace: str) -> list[Workload]:

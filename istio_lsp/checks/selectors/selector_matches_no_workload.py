@@ -134,10 +134,9 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not judgeable(selector):
             continue  # no selector (every pod), or one the files cannot judge
         selectors = selector_sets(index, resource, selector)
-        in_scope = index.workloads_in(scope)
-        if selectors is None or any_could_match(index, selectors, in_scope):
+        if selectors is None or any_could_match(index, selectors, scope):
             continue
-        beside = together(index, resource, in_scope)
+        beside = together(index, resource, index.workloads_in(scope))
         meant = near_misses(index, selector, resource.name, beside)
         moved = [] if scope == ANY_NAMESPACE else elsewhere(index, resource, selector, scope)
         if meant or moved:

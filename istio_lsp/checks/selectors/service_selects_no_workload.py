@@ -97,10 +97,10 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not judgeable(selector) or selected_workloads(index, service):
             continue
         selectors = selector_sets(index, service, selector)
-        in_scope = index.workloads_in(service.namespace)
-        if selectors is None or any_could_match(index, selectors, in_scope):
+        if selectors is None or any_could_match(index, selectors, service.namespace):
             continue  # kustomize may change the labels, or a workload could carry them once built
-        meant = near_misses(index, selector, service.name, together(index, service, in_scope))
+        beside = together(index, service, index.workloads_in(service.namespace))
+        meant = near_misses(index, selector, service.name, beside)
         moved = elsewhere(index, service, selector, service.namespace)
         if meant or moved:
             yield _finding(ctx, service, meant, moved)
