@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from istio_lsp.checks.base import Context
+from istio_lsp.checks.base import Context, Severity
 from istio_lsp.index.patches import may_be_patched
 from istio_lsp.index.resolve import gateways_named, resolve_host
 from istio_lsp.model.placeholders import is_placeholder
-from istio_lsp.model.resources import Gateway, Resource, Service, ServiceEntry, VirtualService
+from istio_lsp.model.resources import Destination, Gateway, Resource, Service, ServiceEntry, VirtualService
 from istio_lsp.model.serving import server_takes
 
 
@@ -195,3 +195,15 @@ def _gateway_uses(vs: VirtualService, gateway: Gateway, domain: str, found: Uses
                 continue
             label = f"`{server.name}`" if server.name else f"servers[{number}]"
             found.uses.append(Use(server.port, f"server {label} (port {server.port}) of {gateway.display}", True))
+
+
+def unreachable_port(dest: Destination) -> tuple[Severity, str]:
+    """How bad a destination whose port its service does not expose is, and what happens to its requests."""
+    if dest.role == "mirror":
+        return Severity.WARNING, "the mirrored copies go nowhere (the original requests are unaffected)"
+    if dest.weight == 0:
+        return (
+            Severity.WARNING,
+            "the requests sent here once its weight is raised (as Argo Rollouts and Flagger do) fail with 503",
+        )
+    return Severity.ERROR, "the requests routed there fail with 503"

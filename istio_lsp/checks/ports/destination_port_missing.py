@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
-from istio_lsp.checks.ports._exposure import Exposure, Use, Uses, exposure, listener_ports, port_list
+from istio_lsp.checks.ports._exposure import (
+    Exposure,
+    Use,
+    Uses,
+    exposure,
+    listener_ports,
+    port_list,
+    unreachable_port,
+)
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
 from istio_lsp.model.resources import Destination, Service, VirtualService
@@ -125,11 +133,11 @@ def _finding(
         ports = sorted({u.port for u in certain})
         missing = " or ".join(str(p) for p in ports)
         those = "that port" if len(ports) == 1 else "those ports"
+        severity, consequence = unreachable_port(dest)
         message += (
             f" It is used on {where}, and {service} has no port {missing}: "
-            f"Envoy has no cluster for `{host}` on {those}, and {_consequence(dest)}."
+            f"Envoy has no cluster for `{host}` on {those}, and {consequence}."
         )
-        severity = Severity.WARNING if dest.role == "mirror" or dest.weight == 0 else Severity.ERROR
     else:
         if failing:
             where = " and ".join(u.where for u in failing)
@@ -148,14 +156,6 @@ def _finding(
         related=[related_to(p, f"exposes {port_list(ports)}") for p, ports in pairs],
         fixes=_fixes(vs, dest, found),
     )
-
-
-def _consequence(dest: Destination) -> str:
-    if dest.role == "mirror":
-        return "the mirrored copies go nowhere (the original requests are unaffected)"
-    if dest.weight == 0:
-        return "the requests sent here once its weight is raised (as Argo Rollouts and Flagger do) fail with 503"
-    return "the requests routed there fail with 503"
 
 
 def _unique(uses: list[Use]) -> list[Use]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
-from istio_lsp.checks.ports._exposure import Exposure, exposure, port_list
+from istio_lsp.checks.ports._exposure import Exposure, exposure, port_list, unreachable_port
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
 from istio_lsp.model.resources import Destination, Service, VirtualService
@@ -91,14 +91,14 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, found: Exposur
     else:
         listed = "; ".join(f"{p.display}: {port_list(ports)}" for p, ports in pairs)
         what = f"None of the services `{host}` may mean exposes port {dest.port} ({listed})"
-    message = f"{what}: Envoy has no cluster for `{host}:{dest.port}`, and {_consequence(dest)}."
+    severity, consequence = unreachable_port(dest)
+    message = f"{what}: Envoy has no cluster for `{host}:{dest.port}`, and {consequence}."
     mapped = _mapped_to(found, dest.port)
     if mapped:
         ports = " or ".join(str(p) for p in mapped)
         message += (
             f" {dest.port} is the container port (targetPort) of Service port {ports}: routes name the Service port."
         )
-    severity = Severity.WARNING if dest.role == "mirror" or dest.weight == 0 else Severity.ERROR
     return ctx.finding(
         RULE,
         vs,
@@ -108,14 +108,6 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, found: Exposur
         related=[related_to(p, f"exposes {port_list(ports)}") for p, ports in pairs],
         fixes=_fixes(vs, dest, found),
     )
-
-
-def _consequence(dest: Destination) -> str:
-    if dest.role == "mirror":
-        return "the mirrored copies go nowhere (the original requests are unaffected)"
-    if dest.weight == 0:
-        return "the requests sent here once its weight is raised (as Argo Rollouts and Flagger do) fail with 503"
-    return "the requests routed here fail with 503"
 
 
 def _mapped_to(found: Exposure, number: int) -> list[int]:

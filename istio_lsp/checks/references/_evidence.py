@@ -8,7 +8,7 @@ otherwise, saying what was not seen.
 
 from __future__ import annotations
 
-from istio_lsp.checks.base import Context, Severity, likely_typo
+from istio_lsp.checks.base import Context, Related, Severity, likely_typo, related_to
 from istio_lsp.index.resolve import HostResolution
 from istio_lsp.model.hosts import ANY_NAMESPACE, cluster_namespace, namespaces_match, service_fqdn
 from istio_lsp.model.resources import Resource, Service
@@ -24,6 +24,19 @@ def host_namespace(ctx: Context, res: HostResolution) -> str | None:
         (ns for c in res.candidates[1:] if (ns := cluster_namespace(c, domain)) and ctx.index.in_namespace(ns)),
         None,
     )
+
+
+def not_provided(host: str, res: HostResolution, namespace: str | None, outcome: str) -> tuple[str, list[Related]]:
+    """The message that no Service or ServiceEntry provides a host, ending in what follows from it
+    (`outcome`), and the VirtualServices that declare the host instead."""
+    message = f"No Service or ServiceEntry in the workspace provides `{host}`"
+    if res.fqdn != host and namespace != ANY_NAMESPACE:
+        message += f" ({res.fqdn})"
+    message += f"; {outcome}."
+    if not res.declaring:
+        return message, []
+    message += f" {res.declaring[0].display} declares it, but a VirtualService is not a service."
+    return message, [related_to(v, "declares the host") for v in res.declaring]
 
 
 def same_name_elsewhere(ctx: Context, host: str, namespace: str | None) -> list[str]:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, related_to, replace_fixes
-from istio_lsp.checks.references._evidence import host_namespace, how_sure, known_hosts, same_name_elsewhere
+from istio_lsp.checks.references._evidence import (
+    host_namespace,
+    how_sure,
+    known_hosts,
+    not_provided,
+    same_name_elsewhere,
+)
 from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import HostResolution, only_virtual, resolve_host
-from istio_lsp.model.hosts import ANY_NAMESPACE, is_ip
+from istio_lsp.model.hosts import is_ip
 from istio_lsp.model.resources import Destination, VirtualService
 
 DOC = """\
@@ -88,7 +94,6 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
 
 def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResolution) -> Finding:
     host = dest.host.value
-    related = []
     if res.hidden:
         names = ", ".join(r.display for r in res.hidden)
         consumers = ", ".join(f"`{ns}`" for ns in res.consumers)
@@ -100,13 +105,7 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, res: HostResol
         severity = Severity.WARNING
     else:
         namespace = host_namespace(ctx, res)
-        message = f"No Service or ServiceEntry in the workspace provides `{host}`"
-        if res.fqdn != host and namespace != ANY_NAMESPACE:
-            message += f" ({res.fqdn})"
-        message += "; if it does not exist, Envoy answers 503."
-        if res.declaring:
-            message += f" {res.declaring[0].display} declares it, but a VirtualService is not a service."
-            related = [related_to(v, "declares the host") for v in res.declaring]
+        message, related = not_provided(host, res, namespace, "if it does not exist, Envoy answers 503")
     # a hidden provider means the name is right and only its visibility is wrong
     suggestions = [] if res.hidden else close_matches(host, known_hosts(ctx, vs, host))
     if not res.hidden:

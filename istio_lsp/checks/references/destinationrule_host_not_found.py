@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from istio_lsp.checks.base import (
     Context,
     Finding,
-    Related,
     Rule,
     Severity,
     close_matches,
@@ -20,6 +19,7 @@ from istio_lsp.checks.references._evidence import (
     host_namespace,
     how_sure,
     known_hosts,
+    not_provided,
     renamed_service,
     same_name_elsewhere,
 )
@@ -136,7 +136,6 @@ def _exact(ctx: Context, rule: DestinationRule, ref: Ref) -> Finding | None:
     if res.provided or res.hollow_entries:
         return None
     host = ref.value
-    related: list[Related] = []
     if res.hidden:
         names = ", ".join(r.display for r in res.hidden)
         where = _consumers(res)
@@ -151,13 +150,8 @@ def _exact(ctx: Context, rule: DestinationRule, ref: Ref) -> Finding | None:
         # a cluster-local name declared only for gateways may still be a Service elsewhere that
         # sidecars call directly; an external name has no cluster unless a ServiceEntry gives it one
         return _virtual_only(ctx, rule, ref, res)
-    message = f"No Service or ServiceEntry in the workspace provides `{host}`"
-    if res.fqdn != host and namespace != ANY_NAMESPACE:
-        message += f" ({res.fqdn})"
-    message += "; if none exists, this DestinationRule's policy applies to nothing."
-    if res.declaring:
-        message += f" {res.declaring[0].display} declares it, but a VirtualService is not a service."
-        related = [related_to(v, "declares the host") for v in res.declaring]
+    outcome = "if none exists, this DestinationRule's policy applies to nothing"
+    message, related = not_provided(host, res, namespace, outcome)
     elsewhere = same_name_elsewhere(ctx, host, namespace)
     suggestions = list(dict.fromkeys([*elsewhere, *close_matches(host, known_hosts(ctx, rule, host))]))
     severity, why = how_sure(ctx, res, namespace, suggestions, elsewhere, referrer="DestinationRule")
