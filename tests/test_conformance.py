@@ -1,9 +1,9 @@
 """Conformance with Istio's own analyzer test table (`../shared/istio/analyzer-cases/`).
 
 Istio's analyzer tests run one analyzer on a few YAML files and list the expected
-(code, resource) pairs. For the analyzers our checks cover, we index the same files,
-run every check, keep our findings of the mapped codes, and compare the pairs as
-multisets, as Istio's own test does (order ignored, duplicates counted).
+(code, resource) pairs. For the analyzers our checks cover, we index the same files as the
+editor does (with the per-document checks), run every check, keep our findings of the mapped
+codes, and compare the pairs as multisets, as Istio's own test does (order ignored, duplicates counted).
 
 Setup, mirroring Istio's test harness (see the table's README):
 
@@ -32,8 +32,8 @@ from typing import Any
 
 import pytest
 
-from istio_lsp.checks import check_file
-from istio_lsp.index import WorkspaceIndex, summarize
+from istio_lsp.checks import analyze_text, check_file
+from istio_lsp.index import WorkspaceIndex
 from istio_lsp.settings import Settings
 
 CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "istio" / "analyzer-cases"
@@ -43,12 +43,12 @@ if not (CASES_DIR / "cases.json").is_file():
 
 # analyzer → {Istio code we cover for it: our codes that correspond to it}
 ANALYZERS: dict[str, dict[str, frozenset[str]]] = {
-    # IST0140 (route without subset on a gateway) is not ours
     "virtualservice.DestinationHostAnalyzer": {
         "IST0101": frozenset(
             {"destination-host-not-found", "destination-host-is-virtualservice", "destination-port-not-found"}
         ),
         "IST0112": frozenset({"destination-port-missing"}),
+        "IST0140": frozenset({"gateway-route-skips-subsets"}),
     },
     "virtualservice.DestinationRuleAnalyzer": {
         "IST0101": frozenset({"subset-not-found", "subset-without-destinationrule"})
@@ -71,8 +71,14 @@ ANALYZERS: dict[str, dict[str, frozenset[str]]] = {
         "IST0101": frozenset({"selector-matches-no-workload"}),
     },
     "authz.AuthorizationPoliciesAnalyzer": {"IST0127": frozenset({"selector-matches-no-workload"})},
-    "telemetry.SelectorAnalyzer": {"IST0101": frozenset({"selector-matches-no-workload"})},
-    "gateway.IngressGatewayPortAnalyzer": {"IST0101": frozenset({"selector-matches-no-workload"})},
+    "telemetry.SelectorAnalyzer": {
+        "IST0101": frozenset({"selector-matches-no-workload"}),
+        "IST0159": frozenset({"telemetry-conflict"}),
+    },
+    "gateway.IngressGatewayPortAnalyzer": {
+        "IST0101": frozenset({"selector-matches-no-workload"}),
+        "IST0162": frozenset({"gateway-port-not-on-service"}),
+    },
     "service.PortNameAnalyzer": {
         "IST0118": frozenset({"port-name-without-protocol"}),
         "IST0150": frozenset({"externalname-port-name"}),
@@ -82,6 +88,29 @@ ANALYZERS: dict[str, dict[str, frozenset[str]]] = {
     },
     # IST0137 is not compared: the harness maps each of our codes to one Istio code
     "deployment.ServiceAssociationAnalyzer": {"IST0116": frozenset({"workload-port-protocol-conflict"})},
+    "schema.CollectionValidationAnalyzer(VirtualService)": {
+        "IST0130": frozenset({"unreachable-route"}),
+        "IST0131": frozenset({"ineffective-match"}),
+    },
+    # one rule covers the top-level (IST0128) and port-level (IST0129) settings
+    "destinationrule.CaCertificateAnalyzer": {"IST0128+IST0129": frozenset({"tls-without-ca-certificates"})},
+    "serviceentry.ProtocolAddressesAnalyzer": {"IST0134": frozenset({"serviceentry-addresses-required"})},
+    "deployment.ApplicationUIDAnalyzer": {"IST0144": frozenset({"reserved-proxy-uid"})},
+    "telemetry.DefaultSelectorAnalyzer": {"IST0160": frozenset({"telemetry-conflict"})},
+    "annotations.K8sAnalyzer": {
+        "IST0107": frozenset({"misplaced-istio-annotation"}),
+        "IST0108": frozenset({"unknown-istio-annotation"}),
+        "IST0125": frozenset({"invalid-istio-annotation-value"}),
+        "IST0135": frozenset({"deprecated-istio-annotation"}),
+    },
+    "maturity.AlphaAnalyzer": {"IST0136": frozenset({"alpha-istio-annotation"})},
+    "envoyfilter.EnvoyPatchAnalyzer": {
+        "IST0151": frozenset({"envoyfilter-relative-patch-unordered"}),
+        "IST0152": frozenset({"envoyfilter-replace-misused"}),
+        "IST0153": frozenset({"envoyfilter-add-misused"}),
+        "IST0154": frozenset({"envoyfilter-remove-misused"}),
+        "IST0155": frozenset({"envoyfilter-relative-patch-proxy-version"}),
+    },
 }
 
 Pair = tuple[str, str]  # (Istio code, "Kind ns/name" or "Kind name")
@@ -179,6 +208,37 @@ DIVERGENCES: dict[str, list[tuple[str, Pair, str]]] = {
             "certificate on the pods that carry both selectors (the Pod internal-ingressgateway), so we report both",
         ),
     ],
+    "misannoted": [
+        (
+            "extra",
+            ("IST0108", "Ingress gateway"),
+            "istioctl reads the annotations of Namespaces, Services, Pods and Deployments only; we read every "
+            "kind, and `istio.io/ingress.class` on an Ingress is a misspelt `kubernetes.io/ingress.class`",
+        ),
+    ],
+    "dupmatches": [
+        (
+            "extra",
+            ("IST0131", "VirtualService uri-with-prefix-exact"),
+            "match `uri exact /` comes after `uri prefix /` in the same route, which takes every request it would; "
+            "istioctl compares prefixes with prefixes only",
+        ),
+        (
+            "extra",
+            ("IST0130", "VirtualService overlapping-in-two-matches"),
+            "the second route's only match is covered by the first route's (prefix `/api/v1/product` takes "
+            "`/api/v1/products`, same method): the route never receives traffic; istioctl reports the match only",
+        ),
+    ],
+    "missing Addresses and Protocol in Service Entry": [
+        (
+            "missing",
+            ("IST0134", f"ServiceEntry default/{name}"),
+            "resolution DNS: istiod allocates an address for it (PILOT_ENABLE_IP_AUTOALLOCATE, on by default), "
+            "and Istio's webhook warns only where allocation cannot apply; the analyzer predates allocation",
+        )
+        for name in ("service-entry-test-03", "service-entry-test-04", "service-entry-test-07")
+    ],
     "DestinationRuleSubsetsNotSelectPods": [
         (
             "missing",
@@ -234,8 +294,8 @@ def _index(case: dict[str, Any]) -> WorkspaceIndex:
     index = WorkspaceIndex(SETTINGS)
     for name in case["inputFiles"]:
         path = CASES_DIR / name
-        index.update(summarize(path.as_uri(), path.read_text(encoding="utf-8"), SETTINGS))
-    index.update(summarize(HARNESS_URI, HARNESS, SETTINGS))
+        index.update(analyze_text(path.as_uri(), path.read_text(encoding="utf-8"), SETTINGS))
+    index.update(analyze_text(HARNESS_URI, HARNESS, SETTINGS))
     return index
 
 

@@ -10,6 +10,9 @@ Rules are grouped by what they are about, one package each:
 - `selectors`: Services and policies whose selectors pick no pod the workspace declares with them;
 - `schema`: the CRDs' structure (unknown fields, types, enums, required fields, API versions);
 - `admission`: what Istio's admission webhook rejects or warns about, resource by resource;
+- `security`: TLS that leaves a server unverified, policies that cannot hold;
+- `istio_annotations`: Istio annotations on any resource: unknown, misplaced, malformed, deprecated, alpha;
+- `envoyfilters`: EnvoyFilter patches whose effect depends on order or that cannot apply as written;
 - `routes`: what Envoy makes of a VirtualService's routes.
 
 A module's `RULE` (or `RULES`) is registered by being in one of them.
@@ -26,7 +29,20 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
-from istio_lsp.checks import admission, conflicts, files, gateways, ports, references, routes, schema, selectors
+from istio_lsp.checks import (
+    admission,
+    conflicts,
+    envoyfilters,
+    files,
+    gateways,
+    istio_annotations,
+    ports,
+    references,
+    routes,
+    schema,
+    security,
+    selectors,
+)
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
 from istio_lsp.checks.files import suppressions
 from istio_lsp.checks.local import DocumentContext
@@ -34,7 +50,7 @@ from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
 from istio_lsp.index.discovery import summarize_path
 from istio_lsp.index.layout import PATCH, RESOURCE, Placement
 from istio_lsp.index.workspace import PlacedFile, Variant
-from istio_lsp.model.resources import Resource
+from istio_lsp.model.resources import WORKLOAD_KINDS, Resource
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import MappingNode, Span, YamlDocument
 
@@ -54,7 +70,20 @@ def _collect(package: ModuleType) -> list[Rule]:
 
 RULES: tuple[Rule, ...] = tuple(
     rule
-    for package in (files, references, selectors, gateways, ports, conflicts, schema, admission, routes)
+    for package in (
+        files,
+        references,
+        selectors,
+        gateways,
+        ports,
+        conflicts,
+        schema,
+        admission,
+        security,
+        istio_annotations,
+        envoyfilters,
+        routes,
+    )
     for rule in _collect(package)
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
@@ -94,9 +123,11 @@ def analyze_document(
     findings: list[Finding] = []
     for resource, node in resources:
         ctx = DocumentContext(doc, node, resource, settings)
-        # an AuthorizationPolicy of Linkerd or a Gateway of the Gateway API is no Istio resource
+        # an AuthorizationPolicy of Linkerd or a Gateway of the Gateway API is no Istio resource, and
+        # rules for a kind read only Istio's resources of it and Kubernetes' own workloads
         istio = resource.api_version.partition("/")[0].endswith(".istio.io")
-        for code, check in _CHECKS_BY_KIND.get(resource.kind, _ANY_KIND) if istio else _ANY_KIND:
+        workload = resource.api_version in WORKLOAD_KINDS.get(resource.kind, ())
+        for code, check in _CHECKS_BY_KIND.get(resource.kind, _ANY_KIND) if istio or workload else _ANY_KIND:
             try:
                 findings.extend(check(ctx))
             except Exception:  # a bug in one check must not hide the others' findings

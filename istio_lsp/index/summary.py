@@ -39,6 +39,7 @@ from istio_lsp.model.kustomization import Kustomization, is_kustomization_path, 
 from istio_lsp.model.placeholders import has_placeholder_text, is_placeholder
 from istio_lsp.model.resources import (
     DestinationRule,
+    EnvoyFilter,
     Gateway,
     Resource,
     SelectorPolicy,
@@ -415,11 +416,16 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                 provide(f"gwport:{port}", r)  # the Gateways of a port meet there (conflicts, shared certificates)
                 require(f"gwport:{port}")
         elif isinstance(r, SelectorPolicy):
+            if r.kind == "PeerAuthentication":
+                provide(f"pa:{ns}", r)  # what a namespace's pods accept, read by the DestinationRules sending there
             if r.kind == "Sidecar":
                 provide(f"sidecar:{ns}", r)  # the Sidecars of a namespace must not apply to the same proxies
                 require(f"sidecar:{ns}")
             # the pods its selector picks: of its namespace, of every one from the root namespace
             require(f"wl:{ANY_NAMESPACE if ns == settings.root_namespace else ns}")
+        elif isinstance(r, EnvoyFilter):
+            provide(f"ef:{ns}", r)  # the EnvoyFilters of a namespace are applied one after the other
+            require(f"ef:{ns}")
         elif isinstance(r, DestinationRule):
             if r.host is not None:
                 for c in host_candidates(r.host.value, ns, domain):
@@ -429,6 +435,9 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
                         require(f"wl:{host_ns}")
+                        require(f"pa:{host_ns}")
+            if r.tls_modes:
+                require(f"pa:{settings.root_namespace}")  # the mesh-wide mTLS mode
         elif isinstance(r, VirtualService):
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):

@@ -14,6 +14,8 @@ from istio_lsp.model.resources import (
     Delegate,
     Destination,
     DestinationRule,
+    EnvoyFilter,
+    EnvoyPatch,
     Gateway,
     GatewayServer,
     HttpRule,
@@ -26,6 +28,7 @@ from istio_lsp.model.resources import (
     ServiceEntryPort,
     ServicePort,
     Subset,
+    TlsMode,
     VirtualService,
     Workload,
 )
@@ -136,6 +139,8 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         return builder(doc, base, spec)
     if kind == "Telemetry" and group == "telemetry.istio.io":
         return _selector_policy(doc, base, spec)
+    if kind == "EnvoyFilter" and group == "networking.istio.io":
+        return _envoy_filter(doc, base, spec)
     if kind == "Service" and api_version == "v1":
         return _service(doc, base, node, spec)
     if kind in WORKLOAD_KINDS:
@@ -286,6 +291,19 @@ def _http_rule(doc: YamlDocument, index: int, rule: Node, route: Node | None) ->
     return HttpRule(index, content_span(doc, rule), route_span, len(items(route)), direct_text)
 
 
+def _tls_modes(doc: YamlDocument, policy: Node | None, subset: str | None) -> list[TlsMode]:
+    """The `tls.mode`s of a traffic policy and of its port-level settings."""
+    found = []
+    settings: list[tuple[Node | None, int | None]] = [(policy, None)]
+    settings += [(s, integer(path(s, "port", "number"))) for s in items(get(policy, "portLevelSettings"))]
+    for setting, port in settings:
+        mode = path(setting, "tls", "mode")
+        value = scalar(mode)
+        if mode is not None and value is not None:
+            found.append(TlsMode(value, doc.span_of(mode), port, subset))
+    return found
+
+
 def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     dr = DestinationRule(**base)
     dr.host = _ref(doc, get(spec, "host"))
@@ -297,10 +315,12 @@ def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resou
     if policy_key is not None and isinstance(get(spec, "trafficPolicy"), MappingNode):
         dr.traffic_policy_span = doc.span_of(policy_key)
     subsets = get(spec, "subsets")
+    dr.tls_modes = _tls_modes(doc, get(spec, "trafficPolicy"), None)
     for item in items(subsets):
         name = _ref(doc, get(item, "name"))
         if name is None:
             continue
+        dr.tls_modes += _tls_modes(doc, get(item, "trafficPolicy"), name.value)
         labels_node = get(item, "labels")
         labels_key = key_node(item, "labels")
         dr.subsets.append(
@@ -395,7 +415,59 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
         policy.selector = string_map(labels)
         policy.selector_span = content_span(doc, labels)
         policy.selector_flow = _flow(labels)
+    policy.targeted = get(spec, "targetRef") is not None or bool(items(get(spec, "targetRefs")))
+    if base["kind"] == "PeerAuthentication":
+        mode = path(spec, "mtls", "mode")
+        policy.mtls_mode = scalar(mode)
+        policy.mtls_span = _scalar_span(doc, mode)
     return policy
+
+
+def _envoy_filter(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    ef = EnvoyFilter(**base)
+    priority = get(spec, "priority")
+    if scalar(priority) is not None and priority is not None:
+        ef.priority = integer(priority)
+        ef.priority_span = doc.span_of(priority)
+    selector = get(spec, "workloadSelector")
+    if selector is not None:
+        ef.selector = string_map(get(selector, "labels"))
+    ef.targeted = bool(items(get(spec, "targetRefs")))
+    if isinstance(spec, MappingNode) and not spec.flow_style and spec.value:
+        first = doc.span_of(spec.value[0][0])
+        ef.spec_first_key = (first.start_line, first.start_char)
+    for index, item in enumerate(items(get(spec, "configPatches"))):
+        ef.patches.append(_envoy_patch(doc, index, item))
+    return ef
+
+
+def _envoy_patch(doc: YamlDocument, index: int, item: Node) -> EnvoyPatch:
+    match = get(item, "match")
+    listener = get(match, "listener")
+    chain_filter = path(listener, "filterChain", "filter")
+    vhost = path(match, "routeConfiguration", "vhost")
+    route = get(vhost, "route")
+    anchor = (
+        scalar(path(chain_filter, "subFilter", "name"))
+        or scalar(get(chain_filter, "name"))
+        or scalar(get(listener, "listenerFilter"))
+        or scalar(get(route, "name"))
+        or scalar(get(vhost, "name"))
+        or scalar(path(match, "cluster", "name"))
+    )
+    action = scalar(get(route, "action"))
+    return EnvoyPatch(
+        index=index,
+        span=content_span(doc, item),
+        apply_to=scalar(get(item, "applyTo")),
+        operation=_ref(doc, path(item, "patch", "operation")),
+        anchor=anchor,
+        subject=scalar(path(item, "patch", "value", "name")) or anchor,
+        proxy_version=_ref(doc, path(match, "proxy", "proxyVersion")),
+        listener_match=listener is not None,
+        vhost_match=isinstance(vhost, MappingNode),
+        route_match=bool(scalar(get(route, "name"))) or action not in (None, "ANY"),
+    )
 
 
 def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Resource:

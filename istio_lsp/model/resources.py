@@ -185,6 +185,17 @@ class DestinationRule(Resource):
     workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.matchLabels
     workload_selector_span: Span | None = None
     traffic_policy_span: Span | None = None  # the top-level `trafficPolicy` key, when written
+    tls_modes: list[TlsMode] = field(default_factory=list)  # every `tls.mode` of its traffic policies
+
+
+@dataclass(slots=True)
+class TlsMode:
+    """A `tls.mode` a DestinationRule sets: for the host, a subset, or a port of either."""
+
+    mode: str
+    span: Span  # the mode's value
+    port: int | None = None  # of a `portLevelSettings` item
+    subset: str | None = None
 
 
 @dataclass(slots=True)
@@ -287,3 +298,36 @@ class SelectorPolicy(Resource):
     selector: dict[str, str] | None = None
     selector_span: Span | None = None
     selector_flow: bool = False  # the labels written as `{k: v}`
+    # `targetRef`/`targetRefs` name what it applies to (a Gateway, a waypoint, a Service) instead of pods
+    targeted: bool = False
+    mtls_mode: str | None = None  # a PeerAuthentication's `mtls.mode`, as written
+    mtls_span: Span | None = None  # that value
+
+
+@dataclass(slots=True)
+class EnvoyPatch:
+    """One `spec.configPatches[]` item of an EnvoyFilter, as written (None: missing, null or not a scalar)."""
+
+    index: int
+    span: Span  # the patch item
+    apply_to: str | None
+    operation: Ref | None  # `patch.operation`
+    # the object the match selects: `subFilter.name`, else `filter.name`, else `listenerFilter` (listener
+    # matches), else the route's, else the virtual host's name (route configuration matches), else `cluster.name`
+    anchor: str | None = None
+    subject: str | None = None  # what it is about: `patch.value.name`, else the anchor
+    proxy_version: Ref | None = None  # `match.proxy.proxyVersion`
+    listener_match: bool = False  # `match.listener` is written
+    vhost_match: bool = False  # `match.routeConfiguration.vhost` is written
+    route_match: bool = False  # `…vhost.route` selects routes (by `name`, or an `action` other than ANY)
+
+
+@dataclass(slots=True, eq=False)
+class EnvoyFilter(Resource):
+    priority: int | None = 0  # `spec.priority`: 0 when not written, None when written but not an integer
+    priority_span: Span | None = None  # its value, when written
+    selector: dict[str, str] | None = None  # `workloadSelector.labels`; None: no workloadSelector
+    targeted: bool = False  # `targetRefs` name what it applies to (a Gateway, a GatewayClass, a Service)
+    patches: list[EnvoyPatch] = field(default_factory=list)
+    # where a `priority` key can go: before the first key of a block-style `spec`; None: no safe place
+    spec_first_key: tuple[int, int] | None = field(default=None, metadata=LINE_CHAR)

@@ -244,6 +244,29 @@ CASES = {
         resolution="NONE",
     ),
     "http-port-resolution-none": se(f"hosts: [api.example.com]\n{HTTP_PORT}", resolution="NONE"),
+    # exported from a cluster: the status holds the addresses Istio allocated
+    "tcp-port-allocated-in-status": se(
+        """
+        hosts: [db.example.com]
+        ports:
+        - number: 5432
+          name: tcp-db
+          protocol: TCP
+        """,
+        resolution="NONE",
+    ).rstrip("\n")
+    + "\nstatus:\n  addresses:\n  - {host: db.example.com, value: 240.240.0.1}\n",
+    # the proxy reads the protocol in any case: `tcp` is TCP
+    "lowercase-tcp-port-resolution-none": se(
+        """
+        hosts: [ssh.example.com]
+        ports:
+        - number: 22  # !serviceentry-addresses-required
+          name: ssh
+          protocol: tcp
+        """,
+        resolution="NONE",
+    ),
     # endpoints
     "selector-and-endpoints": se(
         f"""

@@ -700,7 +700,8 @@ Istio allocates a virtual IP for ServiceEntries without addresses by default
 Only in those cases does the webhook warn, and so does this rule. It assumes the
 mesh keeps the default; a mesh that turned auto-allocation off sees the warning for
 every such ServiceEntry, which this rule does not know about (there is no setting
-for it). The port's protocol is compared as Istio does: exactly `TCP` or unset.
+for it). A port counts when its protocol is unset or TCP in any case: the webhook
+compares `TCP` exactly, but the proxy reads `tcp` as TCP too, so the problem is the same.
 
 ## Why it matters
 
@@ -734,13 +735,15 @@ def check_addresses_required(ctx: DocumentContext) -> Iterator[Finding]:
     entry = _entry(ctx)
     if entry.addresses or not entry.resolution:
         return
+    if ctx.list_at(["status", "addresses"]):
+        return  # exported from a cluster: the addresses Istio allocated are in the status
     opted_out = ctx.resource.labels.get(AUTOALLOCATE_LABEL, "").lower() == "false"
     if entry.resolution != "NONE" and not opted_out:
         return  # auto-allocation gives it an address (PILOT_ENABLE_IP_AUTOALLOCATE, on by default)
     why = f'the label `{AUTOALLOCATE_LABEL}: "false"`' if opted_out else "resolution NONE"
     for port in entry.ports:
-        if port.protocol in ("", "TCP"):
-            shown = "TCP" if port.protocol else "no protocol"
+        if port.protocol.upper() in ("", "TCP"):
+            shown = port.protocol or "no protocol"
             yield ctx.finding(
                 ADDRESSES_REQUIRED_RULE.code,
                 Severity.WARNING,
@@ -758,7 +761,7 @@ ADDRESSES_REQUIRED_RULE = Rule(
     doc=ADDRESSES_REQUIRED_DOC,
     local=check_addresses_required,
     kinds=("ServiceEntry",),
-    istio_codes=("IST0133",),
+    istio_codes=("IST0133", "IST0134"),
 )
 
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TypeGuard
 
-from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
-from istio_lsp.checks.conflicts._together import how_sure, same_object, together, workloads_with
-from istio_lsp.index import FileSummary, WorkspaceIndex
-from istio_lsp.model.hosts import ANY_NAMESPACE
-from istio_lsp.model.placeholders import is_placeholder
-from istio_lsp.model.resources import Resource, SelectorPolicy, Workload
+from istio_lsp.checks.base import Context, Finding, Rule, Severity
+from istio_lsp.checks.conflicts._one_per_workload import clashes, finding, is_pod_policy
+from istio_lsp.index import FileSummary
 
 DOC = """\
 Two Sidecars in one namespace apply to the same workloads: both have no
@@ -72,74 +68,15 @@ MultipleSidecarsWithoutWorkloadSelectors; Kiali KIA0002, KIA0003.
 
 
 def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
-    index = ctx.index
     for sidecar in summary.resources:
-        if not _is_sidecar(sidecar) or not _selector_known(sidecar):
-            continue
-        mine = sidecar.selector or {}
-        clashes: list[tuple[SelectorPolicy, list[Workload]]] = []
-        evidence: dict[int, str] = {}
-        for other, how in _neighbours(index, sidecar):
-            evidence[id(other)] = how
-            theirs = other.selector or {}
-            if not mine and not theirs:
-                clashes.append((other, []))
-            elif mine and theirs:
-                if mine == theirs:
-                    clashes.append((other, []))
-                elif not any(theirs.get(k, v) != v for k, v in mine.items()):
-                    shared = workloads_with(index, {**mine, **theirs}, sidecar, sidecar.namespace)
-                    if shared:
-                        clashes.append((other, shared))
-        if clashes:
-            yield _finding(ctx, sidecar, clashes, [evidence[id(o)] for o, _ in clashes])
+        if is_pod_policy(sidecar, "Sidecar") and (found := clashes(ctx.index, sidecar)):
+            yield finding(ctx, RULE, sidecar, found, CONSEQUENCE)
 
 
-def _finding(
-    ctx: Context, sidecar: SelectorPolicy, clashes: list[tuple[SelectorPolicy, list[Workload]]], evidence: list[str]
-) -> Finding:
-    severity, hedge = how_sure(RULE.severity, evidence)
-    names = ", ".join(other.display for other, _ in clashes)
-    where = "this namespace" if sidecar.namespace == ANY_NAMESPACE else f"namespace `{sidecar.namespace}`"
-    if not sidecar.selector:
-        what = f"{names} also {'has' if len(clashes) == 1 else 'have'} no `workloadSelector` in {where}"
-        span = sidecar.name_span
-    else:
-        pods = [w.display for _, shared in clashes for w in shared]
-        if pods:
-            what = f"{names} also select{'s' if len(clashes) == 1 else ''} the pods of {', '.join(dict.fromkeys(pods))}"
-        else:
-            what = f"{names} {'has' if len(clashes) == 1 else 'have'} the same `workloadSelector` in {where}"
-        span = sidecar.selector_span or sidecar.name_span
-    message = (
-        f"{what}: a proxy takes one Sidecar only, the oldest, and ignores the other entirely, so which one applies "
-        f"depends on the order they were created. Merge them, or make their selectors pick different pods." + hedge
-    )
-    related = [Related(o.uri, o.selector_span or o.name_span, f"{o.display}") for o, _ in clashes]
-    return ctx.finding(RULE, sidecar, span, message, severity=severity, related=related)
-
-
-def _neighbours(index: WorkspaceIndex, sidecar: SelectorPolicy) -> list[tuple[SelectorPolicy, str]]:
-    """The other Sidecars certainly in the same namespace and deployed with it (and how the workspace shows it)."""
-    found: list[tuple[SelectorPolicy, str]] = []
-    for other in index.in_namespace(sidecar.namespace):  # exactly that namespace (ANY_NAMESPACE: unknown ones)
-        if (
-            _is_sidecar(other)
-            and not same_object(sidecar, other)
-            and _selector_known(other)
-            and (how := together(index, sidecar, other)) is not None
-            and all(other is not f for f, _ in found)
-        ):
-            found.append((other, how))
-    return found
-
-
-def _is_sidecar(resource: Resource) -> TypeGuard[SelectorPolicy]:
-    return isinstance(resource, SelectorPolicy) and resource.kind == "Sidecar"
-
-
-def _selector_known(sidecar: SelectorPolicy) -> bool:
-    return not any(is_placeholder(k) or is_placeholder(v) for k, v in (sidecar.selector or {}).items())
+CONSEQUENCE = (
+    "a proxy takes one Sidecar only, the oldest, and ignores the other entirely, so which one applies depends on "
+    "the order they were created. Merge them, or make their selectors pick different pods."
+)
 
 
 RULE = Rule(

@@ -246,6 +246,20 @@ def any_could_match(index: WorkspaceIndex, selectors: list[dict[str, str]], name
     return False
 
 
+def workloads_selected(index: WorkspaceIndex, selector: dict[str, str], namespace: str) -> list[Workload] | None:
+    """The workloads that may run in `namespace` whose pods the (non-empty) selector picks once built;
+    None when kustomize may relabel a workload in ways the files do not show."""
+    first = next(iter(selector.items()))
+    found = [w for w in index.workloads_labelled(namespace, *first) if selects(selector, w.pod_labels)]
+    for w in _built_workloads(index, namespace):
+        sets = label_sets(index, w)
+        if sets is None:
+            return None
+        if any(selects(selector, labels) for labels in sets) and all(w is not f for f in found):
+            found.append(w)
+    return found
+
+
 def _built_workloads(index: WorkspaceIndex, namespace: str) -> list[Workload]:
     """The workloads that may run in a namespace that a kustomization builds (and may relabel)."""
     reach = _reach(index)
