@@ -65,6 +65,7 @@ class Case:
     covers: tuple[str, ...] = ()
     settings: Settings = field(default_factory=Settings)
     expectations: list[Expectation] = field(default_factory=list)
+    editor_settings: dict = field(default_factory=dict)  # the `# settings:` comments, as an editor sends them
 
     def uri(self, rel: str) -> str:
         return f"{URI_ROOT}/{self.name}/{rel}"
@@ -101,6 +102,7 @@ def load_case(name: str) -> Case:
             if found is not None:
                 case.expectations += parse_expectations(rel, number, found.group("body"))
     case.covers = tuple(covers)
+    case.editor_settings = settings
     case.settings, problems = Settings.from_dict(settings)
     assert not problems, f"{name}: bad settings: {problems}"
     return case
