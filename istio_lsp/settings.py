@@ -20,6 +20,9 @@ class Settings:
     default_namespace: str = ""
     cluster_domain: str = "cluster.local"
     root_namespace: str = "istio-system"
+    # MeshConfig `enableAutoMtls`: client sidecars pick mTLS for sidecar-injected servers by themselves
+    # unless a DestinationRule sets `tls`; Istio's default is on
+    enable_auto_mtls: bool = True
     max_file_size: int = 5 * 1024 * 1024
     # gitignore-style patterns of workspace paths not to index
     exclude: tuple[str, ...] = ()
@@ -50,7 +53,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 # camelCase key → field name
 SETTING_KEYS = {"".join([n.split("_")[0], *(p.title() for p in n.split("_")[1:])]): n for n in _FIELDS}
 # Settings that describe the cluster or the editor, not a folder of manifests: one value per workspace.
-WORKSPACE_KEYS = ("clusterDomain", "rootNamespace", "debounceMs")
+WORKSPACE_KEYS = ("clusterDomain", "rootNamespace", "enableAutoMtls", "debounceMs")
 
 
 def parse_settings(data: dict[Any, Any], *, strict: bool) -> tuple[dict[str, Any], list[str]]:

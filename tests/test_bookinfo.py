@@ -75,6 +75,9 @@ SAMPLE_MISTAKES = [
     # the gateway's route to productpage skips the v1 subset virtual-service-all-v1 pins for the sidecars
     # (information: the folder's files are alternatives, and only v1 is deployed)
     ("bookinfo-gateway.yaml", "gateway-route-skips-subsets"),
+    # ratings `v2-mysql`: this copy leaves out virtual-service-ratings-mysql.yaml, the one route to it
+    # (information: no VirtualService of the workspace uses the subset)
+    ("destination-rule-all.yaml", "unused-subset"),
     # the first route has no match, so the second one never gets traffic
     ("fault-injection-details-v1.yaml", "unreachable-route"),
     # fault.abort has no `percent` field in the CRD schema: the API server drops it

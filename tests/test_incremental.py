@@ -220,3 +220,135 @@ def test_no_reuse_across_settings_or_files(corpus: dict[str, str], composed: lis
     moved = analyze_text("file:///elsewhere.yaml", text, Settings(), previous)
     assert len(composed) == len(split_documents(text))
     assert all(r.uri == "file:///elsewhere.yaml" for r in moved.resources)
+
+
+# ---- the dependency keys are complete: checked on every case of the table ---------------------
+
+from tests.casekit import build_index, case_names, load_case  # noqa: E402
+
+MULTI_FILE_CASES = [name for name in case_names() if len(load_case(name).files) > 1]
+
+
+def _by_file(index: WorkspaceIndex) -> dict[str, Counter[tuple[str, int, str]]]:
+    return {uri: Counter((f.code, f.span.start_line, f.message) for f in check_file(index, uri)) for uri in index.files}
+
+
+@pytest.mark.parametrize("name", MULTI_FILE_CASES)
+def test_removing_a_file_names_every_file_whose_findings_change(name: str) -> None:
+    """A file's findings may change only when a file it depends on changes; the index must name it
+    then, or the editor would keep showing stale diagnostics. Checked by removing each file of a
+    case in turn and comparing every other file's findings before and after."""
+    case = load_case(name)
+    for removed in case.files:
+        index = build_index(case)
+        before = _by_file(index)
+        affected = index.remove(case.uri(removed))
+        after = _by_file(index)
+        stale = sorted(case.rel(uri) for uri in after if after[uri] != before[uri] and uri not in affected)
+        assert not stale, f"removing {removed} changes the findings of {stale}, which it does not name"
+
+
+# ---- the mTLS checks: PeerAuthentications, DestinationRules and AuthorizationPolicies -------------
+
+_MTLS = {  # file → (kind, namespace/name, spec)
+    "pa.yaml": ("PeerAuthentication", "legacy/default", "  mtls: {mode: DISABLE}\n"),
+    "mesh-pa.yaml": ("PeerAuthentication", "istio-system/default", "  mtls: {mode: PERMISSIVE}\n"),
+    "wide.yaml": (
+        "DestinationRule",
+        "legacy/wide",
+        "  host: '*.legacy.svc.cluster.local'\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n",
+    ),
+    "mesh.yaml": (
+        "DestinationRule",
+        "istio-system/mesh",
+        "  host: '*.local'\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n",
+    ),
+    "plain.yaml": ("DestinationRule", "legacy/reviews", "  host: reviews\n"),
+    "api.yaml": ("Service", "legacy/api", "  selector: {app: api}\n"),
+    "ap.yaml": (
+        "AuthorizationPolicy",
+        "legacy/api",
+        "  selector:\n    matchLabels: {app: api}\n  rules:\n  - from:\n    - source: {principals: [a]}\n",
+    ),
+    "shop.yaml": ("PeerAuthentication", "shop/default", "  mtls: {mode: STRICT}\n"),
+}
+_API_VERSIONS = {
+    "PeerAuthentication": "security.istio.io/v1",
+    "AuthorizationPolicy": "security.istio.io/v1",
+    "DestinationRule": "networking.istio.io/v1",
+    "Service": "v1",
+}
+
+
+def _mtls_index(settings: Settings) -> tuple[WorkspaceIndex, dict[str, str]]:
+    index = WorkspaceIndex(settings)
+    texts = {}
+    for file, (kind, id_, spec) in _MTLS.items():
+        namespace, name = id_.split("/")
+        header = (
+            f"apiVersion: {_API_VERSIONS[kind]}\nkind: {kind}\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+        )
+        texts[f"file:///mtls/{file}"] = f"{header}spec:\n{spec}"
+    for uri, text in texts.items():
+        index.update(analyze_text(uri, text, settings))
+    return index, texts
+
+
+def _edit(index: WorkspaceIndex, texts: dict[str, str], name: str, old: str, new: str) -> set[str]:
+    uri = f"file:///mtls/{name}"
+    assert old in texts[uri]
+    affected = index.update(analyze_text(uri, texts[uri].replace(old, new), index.settings))
+    return {u.removeprefix("file:///mtls/") for u in affected}
+
+
+def test_a_peer_authentication_rechecks_what_sends_to_its_namespace() -> None:
+    index, texts = _mtls_index(Settings())
+    # the DestinationRules towards legacy and the policy on its pods; nothing of shop
+    assert _edit(index, texts, "pa.yaml", "DISABLE", "STRICT") == {"pa.yaml", "wide.yaml", "plain.yaml", "ap.yaml"}
+    # the mesh's: every rule that sets tls (it decides for namespaces without their own) and every policy
+    assert _edit(index, texts, "mesh-pa.yaml", "PERMISSIVE", "DISABLE") == {
+        "mesh-pa.yaml",
+        "wide.yaml",
+        "mesh.yaml",
+        "plain.yaml",
+        "ap.yaml",
+    }
+
+
+def test_a_destination_rule_rechecks_the_policies_of_its_hosts() -> None:
+    index, texts = _mtls_index(Settings())
+    # the namespace's PeerAuthentication and policy, the rule for one host it no longer stands behind, and
+    # the mesh's PeerAuthentication (is ISTIO_MUTUAL set anywhere?)
+    assert _edit(index, texts, "wide.yaml", "ISTIO_MUTUAL", "DISABLE") == {
+        "wide.yaml",
+        "pa.yaml",
+        "mesh-pa.yaml",
+        "plain.yaml",
+        "ap.yaml",
+    }
+    # the mesh-wide rule: the PeerAuthentications and policies of every namespace
+    assert _edit(index, texts, "mesh.yaml", "ISTIO_MUTUAL", "DISABLE") == {
+        "mesh.yaml",
+        "pa.yaml",
+        "mesh-pa.yaml",
+        "plain.yaml",
+        "ap.yaml",
+        "shop.yaml",
+    }
+    # a rule for one host that starts setting tls is read by its namespace's PeerAuthentication and policies
+    assert _edit(
+        index, texts, "plain.yaml", "host: reviews\n", "host: reviews\n  trafficPolicy:\n    tls: {mode: DISABLE}\n"
+    ) == {
+        "plain.yaml",
+        "pa.yaml",
+        "ap.yaml",
+    }
+    # the Service whose pods the policy selects (its DestinationRules may send them plain text)
+    assert _edit(index, texts, "api.yaml", "{app: api}", "{app: web}") >= {"api.yaml", "ap.yaml"}
+
+
+def test_what_the_mtls_checks_do_not_read_rechecks_nothing() -> None:
+    index, texts = _mtls_index(Settings())
+    wide = "file:///mtls/wide.yaml"
+    subset = texts[wide] + "  subsets:\n  - name: v1\n    labels: {version: v1}\n"
+    assert index.update(analyze_text(wide, subset, Settings())) == {wide}

@@ -13,7 +13,8 @@ Rules are grouped by what they are about, one package each:
 - `security`: TLS that leaves a server unverified, policies that cannot hold;
 - `istio_annotations`: Istio annotations on any resource: unknown, misplaced, malformed, deprecated, alpha;
 - `envoyfilters`: EnvoyFilter patches whose effect depends on order or that cannot apply as written;
-- `routes`: what Envoy makes of a VirtualService's routes.
+- `routes`: what Envoy makes of a VirtualService's routes;
+- `traffic_policies`: what Envoy makes of a DestinationRule's traffic policy for the pods behind it.
 
 A module's `RULE` (or `RULES`) is registered by being in one of them.
 """
@@ -42,6 +43,7 @@ from istio_lsp.checks import (
     schema,
     security,
     selectors,
+    traffic_policies,
 )
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
 from istio_lsp.checks.files import suppressions
@@ -83,6 +85,7 @@ RULES: tuple[Rule, ...] = tuple(
         istio_annotations,
         envoyfilters,
         routes,
+        traffic_policies,
     )
     for rule in _collect(package)
 )

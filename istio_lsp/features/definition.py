@@ -7,9 +7,13 @@
 - a destination `port.number` → the Service's port;
 - a `gateways` entry → the Gateway; `delegate` → the delegate VirtualService;
 - a VirtualService or DestinationRule `host` → the Service or ServiceEntry;
-- selector, workloadSelector and subset labels → the workloads they select;
-- a declaration (a resource name, a subset name, a ServiceEntry host) → itself, which
-  editors turn into "find references".
+- selector, workloadSelector and subset labels → the workloads they select (a policy in
+  the root namespace and a Gateway: in every namespace);
+- a DestinationRule's `tls.mode` → the PeerAuthentications that decide what the pods it
+  sends to accept;
+- a declaration (a resource name, a subset name, a ServiceEntry host, a Gateway server's
+  host, a workload's pod labels, a PeerAuthentication's mode) → itself, which editors
+  turn into "find references".
 """
 
 from __future__ import annotations
@@ -22,13 +26,17 @@ from istio_lsp.features.locate import (
     DESTINATION_PORT,
     DESTINATION_SUBSET,
     DESTINATIONRULE_HOST,
+    GATEWAY_HOST,
     GATEWAY_REF,
+    MTLS_MODE,
     RESOURCE_NAME,
     SELECTOR,
     SERVICEENTRY_HOST,
     SUBSET_LABELS,
     SUBSET_NAME,
+    TLS_MODE,
     VIRTUALSERVICE_HOST,
+    WORKLOAD_LABELS,
     Convert,
     Located,
     Site,
@@ -39,6 +47,8 @@ from istio_lsp.features.locate import (
     unique_sites,
     workload_site,
 )
+from istio_lsp.features.mtls import decisions, server_side
+from istio_lsp.features.selection import selection
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import (
     HostResolution,
@@ -48,7 +58,6 @@ from istio_lsp.index.resolve import (
     route_rules,
     services_for_rule,
     subset_workloads,
-    workloads_matching,
 )
 from istio_lsp.model.hosts import host_candidates, host_matches
 from istio_lsp.model.resources import (
@@ -100,8 +109,13 @@ def definition_sites(index: WorkspaceIndex, located: Located) -> list[Site]:
     if what == SUBSET_LABELS and located.subset is not None and isinstance(r, DestinationRule):
         return unique_sites(workload_site(w) for w in subset_workloads(index, r, located.subset.labels))
     if what == SELECTOR:
-        return unique_sites(workload_site(w) for w in workloads_matching(index, located.labels, located.scope))
-    if what in (SUBSET_NAME, SERVICEENTRY_HOST, RESOURCE_NAME):
+        picked = selection(index, r)
+        return unique_sites(workload_site(w) for w in picked.workloads) if picked else []
+    if what == TLS_MODE and located.tls is not None and isinstance(r, DestinationRule):
+        side = server_side(index, r, located.tls)
+        policies = [p for d in decisions(side) for p in ([d.policy] if d.policy else d.rivals)] if side else []
+        return unique_sites(Site(p.uri, p.mtls_span or p.name_span, p) for p in policies)
+    if what in (SUBSET_NAME, SERVICEENTRY_HOST, RESOURCE_NAME, WORKLOAD_LABELS, GATEWAY_HOST, MTLS_MODE):
         return [located.site()]
     return []
 

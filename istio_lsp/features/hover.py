@@ -1,4 +1,7 @@
-"""Hover: what a field means, and what a reference (host, subset, gateway) resolves to."""
+"""Hover: what a field means, and what a reference (host, subset, gateway) resolves to.
+
+Links through labels and modes (selectors, workloads, Gateway server hosts, TLS modes) are
+described by `hover_links`, from the index, and shown before the field's documentation."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from lsprotocol import types
 
 from istio_lsp.features.cursor import cursor_at, document_bounds, metadata_value, top_level
 from istio_lsp.features.field_docs import field_doc
+from istio_lsp.features.hover_links import link_markdown
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import resolve_host, selected_workloads, services_for_rule, subset_workloads
 from istio_lsp.model.hosts import gateway_key, host_candidates
@@ -48,11 +52,15 @@ def hover(
         key = token.rstrip(":")
         cursor = cursor_at(text, line, start)
         markdown = _field_markdown(kind, [*cursor.path, key])
+        if markdown is None:  # a label's key in a selector or a pod template
+            markdown = link_markdown(index, uri, text, line, character)
     else:
         cursor = cursor_at(text, line, end)
         markdown = _reference_markdown(index, uri, kind, namespace, cursor, token, line)
-        if markdown is None and cursor.key:
-            markdown = _field_markdown(kind, [*cursor.path, cursor.key])
+        if markdown is None:
+            link = link_markdown(index, uri, text, line, character)
+            field = _field_markdown(kind, [*cursor.path, cursor.key]) if cursor.key else None
+            markdown = "\n\n---\n\n".join(part for part in (link, field) if part) or None
     if not markdown:
         return None
     return types.Hover(

@@ -14,18 +14,20 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from istio_lsp.index import WorkspaceIndex
-from istio_lsp.model.hosts import host_candidates, host_matches
+from istio_lsp.model.hosts import ANY_NAMESPACE, host_candidates, host_matches
 from istio_lsp.model.resources import (
     Delegate,
     Destination,
     DestinationRule,
     Gateway,
+    GatewayServer,
     Ref,
     Resource,
     SelectorPolicy,
     Service,
     ServiceEntry,
     Subset,
+    TlsMode,
     VirtualService,
     Workload,
 )
@@ -46,6 +48,10 @@ SUBSET_NAME = "subset-name"  # a DestinationRule subset's `name`
 SUBSET_LABELS = "subset-labels"  # a DestinationRule subset's `labels`
 SERVICEENTRY_HOST = "serviceentry-host"
 SELECTOR = "selector"  # a Service, Gateway or policy selector, a workloadSelector
+WORKLOAD_LABELS = "workload-labels"  # a workload's pod template labels
+GATEWAY_HOST = "gateway-host"  # an entry of a Gateway server's `hosts`
+TLS_MODE = "tls-mode"  # a DestinationRule's `tls.mode` (or a `tls` without one)
+MTLS_MODE = "mtls-mode"  # a PeerAuthentication's `mtls.mode`
 RESOURCE_NAME = "resource-name"  # `metadata.name`
 
 
@@ -79,6 +85,8 @@ class Located:
     delegate: Delegate | None = None
     labels: dict[str, str] = field(default_factory=dict)  # a selector's labels
     scope: str | None = None  # the namespace a selector looks in; None: every namespace
+    server: GatewayServer | None = None  # of a GATEWAY_HOST
+    tls: TlsMode | None = None  # of a TLS_MODE
 
     @property
     def uri(self) -> str:
@@ -104,13 +112,13 @@ def locate(index: WorkspaceIndex, uri: str, line: int, character: int) -> Locate
     resource = resource_at(index, uri, line, character)
     if resource is None:
         return None
-    for found in _candidates(resource):
+    for found in _candidates(resource, index.settings.root_namespace):
         if found.span.contains(line, character):
             return found
     return None
 
 
-def _candidates(r: Resource) -> Iterable[Located]:
+def _candidates(r: Resource, root: str) -> Iterable[Located]:
     """What a resource holds that navigation knows, most specific first."""
     if isinstance(r, VirtualService):
         for dest in r.destinations:
@@ -136,20 +144,33 @@ def _candidates(r: Resource) -> Iterable[Located]:
                 yield Located(SUBSET_LABELS, r, subset.labels_span, subset=subset, labels=subset.labels)
         if r.workload_selector_span is not None:
             yield _selector(r, r.workload_selector_span, r.workload_selector, r.namespace)
+        for tls in r.tls_modes:
+            yield Located(TLS_MODE, r, tls.span, tls=tls)
     elif isinstance(r, ServiceEntry):
         for ref in r.hosts:
             yield Located(SERVICEENTRY_HOST, r, ref.span, ref)
         if r.workload_selector_span is not None:
             yield _selector(r, r.workload_selector_span, r.workload_selector, r.namespace)
     elif isinstance(r, Gateway):
+        for server in r.servers:
+            for ref in server.host_refs:
+                yield Located(GATEWAY_HOST, r, ref.span, ref, server=server)
         if r.selector_span is not None:
             # a Gateway's selector picks gateway pods in every namespace
             yield _selector(r, r.selector_span, r.selector, None)
     elif isinstance(r, Service):
         if r.selector_span is not None:
             yield _selector(r, r.selector_span, r.selector, r.namespace)
-    elif isinstance(r, SelectorPolicy) and r.selector is not None and r.selector_span is not None:
-        yield _selector(r, r.selector_span, r.selector, r.namespace)
+    elif isinstance(r, Workload):
+        if r.pod_labels_span is not None:
+            yield Located(WORKLOAD_LABELS, r, r.pod_labels_span, labels=r.pod_labels)
+    elif isinstance(r, SelectorPolicy):
+        if r.kind == "PeerAuthentication" and r.mtls_span is not None:
+            yield Located(MTLS_MODE, r, r.mtls_span)
+        if r.selector is not None and r.selector_span is not None:
+            # a policy in the root namespace picks pods of every namespace
+            scope = None if r.namespace in (root, ANY_NAMESPACE) else r.namespace
+            yield _selector(r, r.selector_span, r.selector, scope)
     if r.name:
         yield Located(RESOURCE_NAME, r, r.name_span)
 

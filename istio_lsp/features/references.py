@@ -5,6 +5,13 @@ DestinationRule subset, a Gateway, a VirtualService's name) or from a reference 
 one (a destination host or subset, a `gateways` entry, a `delegate`). Only files
 whose dependency keys say they may point at it are read, and each candidate is
 resolved with the same functions the checks use.
+
+Links through labels and modes too: a workload's name or pod labels → the selectors
+that pick it (Services, Gateways, policies, Sidecars, Telemetries, workloadSelectors)
+and the DestinationRule subsets whose labels pick it; a Gateway server's `hosts`
+entry → the `hosts` of the VirtualServices bound to the Gateway that it serves; a
+PeerAuthentication's `mtls.mode` → the DestinationRule `tls` settings sending to the
+pods it decides for.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from istio_lsp.features.locate import (
     DESTINATION_HOST,
     DESTINATION_SUBSET,
     DESTINATIONRULE_HOST,
+    GATEWAY_HOST,
     GATEWAY_REF,
+    MTLS_MODE,
     RESOURCE_NAME,
     SERVICEENTRY_HOST,
     SUBSET_NAME,
     VIRTUALSERVICE_HOST,
+    WORKLOAD_LABELS,
     Convert,
     Located,
     Site,
@@ -34,16 +44,22 @@ from istio_lsp.features.locate import (
     same_uri,
     unique_sites,
 )
+from istio_lsp.features.mtls import senders
+from istio_lsp.features.selection import picked_by, picking_subsets, selector_of
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import resolve_host, route_rules
-from istio_lsp.model.hosts import gateway_key, host_candidates, service_fqdn
+from istio_lsp.model.hosts import gateway_key, host_candidates, namespaces_match, service_fqdn
 from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
+    Ref,
     Resource,
+    SelectorPolicy,
     Service,
     VirtualService,
+    Workload,
 )
+from istio_lsp.model.serving import meets, readings, server_entry
 
 
 def references(
@@ -116,6 +132,12 @@ def find_subject(index: WorkspaceIndex, located: Located) -> Subject | None:
         return delegate_subject(index, namespace, located.delegate.name.value)
     if what == RESOURCE_NAME and isinstance(r, VirtualService):
         return delegate_subject(index, r.namespace, r.name)
+    if what in (RESOURCE_NAME, WORKLOAD_LABELS) and isinstance(r, Workload):
+        return Subject([Site(r.uri, r.name_span, r)], selector_sites(index, r))
+    if what == GATEWAY_HOST and isinstance(r, Gateway) and located.ref is not None:
+        return Subject([located.site()], served_hosts(index, r, located.ref.value))
+    if what == MTLS_MODE and isinstance(r, SelectorPolicy):
+        return Subject([located.site()], [Site(rule.uri, tls.span, rule) for rule, tls, _ in senders(index, r)])
     if what == RESOURCE_NAME:
         return Subject(definition_sites(index, located), [])
     return None
@@ -217,6 +239,51 @@ def delegate_subject(index: WorkspaceIndex, namespace: str, name: str) -> Subjec
             if (delegate.namespace.value if delegate.namespace else vs.namespace) == namespace:
                 found.append(Site(vs.uri, delegate.name.span, vs, delegate.name))
     return Subject(declarations, found)
+
+
+# ---- workloads and Gateway servers ------------------------------------------------------
+
+
+def selector_sites(index: WorkspaceIndex, workload: Workload) -> list[Site]:
+    """The selectors that pick a workload's pods, and the subset labels that pick them among a Service's."""
+    holders = picked_by(index, workload)
+    sites = [Site(h.uri, found[1], h) for h in holders if (found := selector_of(h)) is not None]
+    services = [h for h in holders if isinstance(h, Service)]
+    for rule, subset in picking_subsets(index, workload, services):
+        sites.append(Site(rule.uri, subset.labels_span or subset.name.span, rule))
+    return sites
+
+
+def served_hosts(index: WorkspaceIndex, gateway: Gateway, written: str) -> list[Site]:
+    """The `hosts` entries of the VirtualServices bound to a Gateway that a server host entry
+    (`host`, `ns/host`, `./host`, `*/host`) admits."""
+    domain = index.settings.cluster_domain
+    found: list[Site] = []
+    for vs in _resources_of(index, index.readers([f"gw:{gateway.namespace}/{gateway.name}"])):
+        if not isinstance(vs, VirtualService) or not bound(vs, gateway):
+            continue
+        admits, host = server_entry(written, gateway.namespace, vs.namespace)
+        if not admits:
+            continue
+        found.extend(_served(vs, vs.hosts, host, domain))
+    return found
+
+
+def bound(vs: VirtualService, gateway: Gateway) -> bool:
+    """Whether a VirtualService names a Gateway in its `gateways` (or a match's)."""
+    for ref in vs.gateways:
+        namespace, name = gateway_key(ref.value, vs.namespace)
+        if name == gateway.name and namespaces_match(namespace, gateway.namespace):
+            return True
+    return False
+
+
+def _served(vs: VirtualService, hosts: list[Ref], server_host: str, domain: str) -> list[Site]:
+    return [
+        Site(vs.uri, ref.span, vs, ref)
+        for ref in hosts
+        if any(meets(server_host, reading) for reading in readings(ref.value, vs.namespace, domain))
+    ]
 
 
 def _resources_of(index: WorkspaceIndex, uris: set[str]) -> list[Resource]:

@@ -52,7 +52,7 @@ class ProjectConfig:
 
 def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
     """Read one configuration file. `top`: it sits at a workspace root, where the settings that
-    describe the whole cluster (clusterDomain, rootNamespace) may be set. Never raises."""
+    describe the whole cluster (clusterDomain, rootNamespace, enableAutoMtls) may be set. Never raises."""
     config = ProjectConfig(uri, posixpath.dirname(path))
     doc = parse_document(text)
     if doc.error is not None:

@@ -18,7 +18,15 @@ from istio_lsp.model.hosts import (
     visible,
 )
 from istio_lsp.model.placeholders import is_placeholder
-from istio_lsp.model.resources import DestinationRule, Resource, Service, ServiceEntry, VirtualService, Workload
+from istio_lsp.model.resources import (
+    DestinationRule,
+    Resource,
+    SelectorPolicy,
+    Service,
+    ServiceEntry,
+    VirtualService,
+    Workload,
+)
 
 _DNS_RESOLUTIONS = {"DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"}
 
@@ -431,3 +439,68 @@ def _unique_by_id(values: list[R]) -> list[R]:
             seen.add(id(value))
             out.append(value)
     return out
+
+
+# ---- the mTLS mode a server's sidecar accepts (read-only, for hover) ----------------------
+
+
+@dataclass
+class MtlsDecision:
+    """The PeerAuthentication mode in force for some pods, and where it comes from.
+
+    `level` is "workload" (a PeerAuthentication whose selector picks the pods), "namespace"
+    (the namespace's own, without selector), "mesh" (the root namespace's, without selector)
+    or "default" (none: Istio accepts both, PERMISSIVE). When the PeerAuthentications of the
+    deciding level disagree, Istio takes the oldest, which files cannot tell: `mode` is "" and
+    `rivals` holds them all."""
+
+    mode: str  # STRICT, PERMISSIVE, DISABLE; "" when the deciding level disagrees with itself
+    level: str
+    policy: SelectorPolicy | None  # the deciding PeerAuthentication (None: the default, or a disagreement)
+    rivals: list[SelectorPolicy] = field(default_factory=list)
+
+
+def peer_authentications(index: WorkspaceIndex, namespace: str) -> list[SelectorPolicy]:
+    """The PeerAuthentications placed in a namespace that select pods (not those with a `targetRef`)."""
+    key = ("peer_authentications", namespace)
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = [
+            r
+            for r in index.in_namespace(namespace)
+            if isinstance(r, SelectorPolicy) and r.kind == "PeerAuthentication" and not r.targeted
+        ]
+    return found
+
+
+def mtls_mode_of(policy: SelectorPolicy) -> str:
+    """A PeerAuthentication's `mtls.mode`, upper-cased; UNSET when it sets none (it inherits)."""
+    return (policy.mtls_mode or "UNSET").strip().upper() or "UNSET"
+
+
+def effective_mtls(index: WorkspaceIndex, namespace: str, pod_labels: dict[str, str] | None) -> MtlsDecision | None:
+    """The mTLS mode the sidecars of pods with `pod_labels` in `namespace` accept, as Istio composes
+    PeerAuthentications (workload level over namespace level over the root namespace's; UNSET
+    inherits from the level above). `pod_labels` None: the namespace's pods in general (workload-level
+    PeerAuthentications are then not weighed). None when the namespace is not known.
+
+    Istio ignores PeerAuthentications with a selector in the root namespace."""
+    if namespace in (ANY_NAMESPACE, ""):
+        return None
+    root = index.settings.root_namespace
+    levels: list[tuple[str, list[SelectorPolicy]]] = []
+    if namespace != root:
+        own = peer_authentications(index, namespace)
+        if pod_labels is not None:
+            picked = [p for p in own if p.selector and all(pod_labels.get(k) == v for k, v in p.selector.items())]
+            levels.append(("workload", picked))
+        levels.append(("namespace", [p for p in own if not p.selector]))
+    levels.append(("mesh", [p for p in peer_authentications(index, root) if not p.selector]))
+    for level, policies in levels:
+        decided = [p for p in policies if mtls_mode_of(p) != "UNSET"]
+        if not decided:
+            continue
+        if len({mtls_mode_of(p) for p in decided}) > 1:
+            return MtlsDecision("", level, None, decided)
+        return MtlsDecision(mtls_mode_of(decided[0]), level, decided[0], decided[1:])
+    return MtlsDecision("PERMISSIVE", "default", None)

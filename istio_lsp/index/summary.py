@@ -42,6 +42,7 @@ from istio_lsp.model.resources import (
     EnvoyFilter,
     Gateway,
     Resource,
+    Scaler,
     SelectorPolicy,
     Service,
     ServiceEntry,
@@ -381,9 +382,12 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
     requires: set[str] = set()
     digests: dict[int, str] = {}  # a resource that provides several keys is written out once
 
-    def provide(key: str, resource: Resource | None = None) -> None:
+    def provide(key: str, resource: Resource | None = None, part: object = None) -> None:
+        """`part`: what of the resource the key's readers read, when not all of it."""
         declaration = ""
-        if resource is not None:
+        if part is not None:
+            declaration = _declaration(part)
+        elif resource is not None:
             declaration = digests.get(id(resource)) or digests.setdefault(id(resource), _declaration(resource))
         for form in _key_forms(key, domain, providing=True):
             contributions.append((form, declaration))
@@ -397,6 +401,7 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
         if isinstance(r, Service):
             provide(f"host:{service_fqdn(r.name, ns, domain)}", r)
             provide(f"svcns:{ns}")
+            provide("svcnamespaces:", r)  # which namespaces have Services: namespace suggestions read it
             # the port rules compare a namespace's Services, the selector rules a Service with its pods
             provide(f"svcport:{ns}", r)
             require(f"svcport:{ns}")
@@ -404,11 +409,15 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
         elif isinstance(r, Workload):
             provide(f"svcns:{ns}")
             provide(f"wl:{ns}", r)
+        elif isinstance(r, Scaler):
+            provide(f"wl:{ns}", r)  # the replicas of the workload it scales
         elif isinstance(r, ServiceEntry):
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):
                     provide(f"host:{c}", r)
                     require(f"host:{c}")  # the other entries of its hosts (conflicting protocols)
+                    for w in wildcard_keys(c)[:-1]:
+                        provide(f"under:{w}")  # read by DestinationRules for a wildcard host that covers it
         elif isinstance(r, Gateway):
             provide(f"gw:{ns}/{r.name}", r)
             require(f"wl:{ANY_NAMESPACE}")  # its selector picks pods of every namespace
@@ -416,8 +425,23 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                 provide(f"gwport:{port}", r)  # the Gateways of a port meet there (conflicts, shared certificates)
                 require(f"gwport:{port}")
         elif isinstance(r, SelectorPolicy):
+            if r.kind == "RequestAuthentication":
+                provide(f"ra:{ns}", r)  # which pods validate tokens, read by routes on JWT claims
             if r.kind == "PeerAuthentication":
                 provide(f"pa:{ns}", r)  # what a namespace's pods accept, read by the DestinationRules sending there
+                # the mTLS the DestinationRules originate towards its namespace, towards every one (the
+                # namespace's other PeerAuthentications decide with it)
+                for key in (f"pa:{ns}", f"mtlsdr:{ns}", f"mtlsdr:{settings.root_namespace}"):
+                    require(key)
+                if ns == settings.root_namespace:
+                    require(MUTUAL_ANYWHERE)
+            if r.kind == "AuthorizationPolicy" and r.peer_identity:
+                # whether its pods receive mTLS: their PeerAuthentications, the DestinationRules towards them
+                # (and the Services whose DestinationRules those are)
+                for n in (ns, settings.root_namespace):
+                    require(f"pa:{n}")
+                    require(f"mtlsdr:{n}")
+                require(f"svcport:{ns}")
             if r.kind == "Sidecar":
                 provide(f"sidecar:{ns}", r)  # the Sidecars of a namespace must not apply to the same proxies
                 require(f"sidecar:{ns}")
@@ -432,19 +456,35 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                     provide(f"dr:{c}", r)
                     require(f"dr:{c}")  # the rules Istio merges with it
                     require(f"host:{c}")
+                    if r.subsets:  # the routes that use its subsets
+                        require(f"{VS_DESTINATION}{c}")
+                        require(UNKNOWN_DESTINATION)
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
                         require(f"wl:{host_ns}")
                         require(f"pa:{host_ns}")
+                    if c.startswith("*"):  # what it covers: the namespace's Services, entries under it
+                        require(f"under:{c}")
+                        for w in wildcard_keys(c):
+                            require(f"host:{w}")
+                        if host_ns:  # and, for "did you mean", the namespaces that have Services
+                            require(f"svcns:{host_ns}")
+                            require("svcnamespaces:")
             if r.tls_modes:
                 require(f"pa:{settings.root_namespace}")  # the mesh-wide mTLS mode
+            _mtls_contributions(r, settings, provide, require)
         elif isinstance(r, VirtualService):
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):
                     provide(f"host:{c}", r)
                     require(f"host:{c}")  # the Service behind its own host (ports, the mesh listener)
+            # what the DestinationRules of its destination hosts read: which subsets the routes use
+            used = (r.uri, r.name, r.namespace, r.name_span, [(d.host.value, d.subset, d.role) for d in r.destinations])
             for dest in r.destinations:
+                if dest.subset is not None and is_placeholder(dest.host.value):
+                    provide(UNKNOWN_DESTINATION, r, used)
                 for c in host_candidates(dest.host.value, ns, domain):
+                    provide(f"{VS_DESTINATION}{c}", r, used)
                     require(f"host:{c}")
                     for w in wildcard_keys(c):
                         require(f"host:{w}")
@@ -456,11 +496,44 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                         require(f"dr:{c}")
                         for w in wildcard_keys(c):
                             require(f"dr:{w}")
+            if r.claim_matches:  # the RequestAuthentications of the gateway pods, wherever they run
+                require(f"ra:{ANY_NAMESPACE}")
+                require(f"wl:{ANY_NAMESPACE}")
             for ref in r.gateways:
                 gw_ns, gw_name = gateway_key(ref.value, ns)
                 require(f"gw:{gw_ns}/{gw_name}")
                 require(f"ns:{gw_ns}")
     return tuple(contributions), frozenset(requires)
+
+
+MUTUAL_ANYWHERE = "mutual:mesh"  # the DestinationRules that set ISTIO_MUTUAL, whatever their host
+VS_DESTINATION = "vsdest:"  # + host: the VirtualServices that route or mirror to the host
+UNKNOWN_DESTINATION = "vsdest:?"  # the VirtualServices with a subset of a host that is a placeholder
+
+
+def _mtls_contributions(
+    dr: DestinationRule, settings: Settings, provide: Callable[..., None], require: Callable[[str], None]
+) -> None:
+    """What a DestinationRule gives and reads for the mTLS checks (`mtlsdr:<ns>`): a rule for every host
+    of a namespace or of the mesh (the root namespace's key), or one that sets `tls`, is read by the
+    PeerAuthentications and AuthorizationPolicies of that namespace; a rule for one host without `tls`
+    reads the wildcard rules it overrides. The digest covers what those checks read, not the subsets."""
+    if dr.host is None:
+        return
+    domain, root = settings.cluster_domain, settings.root_namespace
+    host = dr.host.value.lower()
+    wildcard = host.startswith("*")
+    namespace = cluster_namespace(host_candidates(host, dr.namespace, domain)[0], domain)
+    if namespace is None and not wildcard:
+        return  # not a service of the cluster
+    part = (dr.uri, dr.name, dr.namespace, dr.name_span, dr.host, dr.export_to, dr.workload_selector, dr.tls_modes)
+    if wildcard or dr.tls_modes:
+        provide(f"mtlsdr:{namespace or root}", dr, part)
+    if any(t.mode.upper() == "ISTIO_MUTUAL" for t in dr.tls_modes):
+        provide(MUTUAL_ANYWHERE, dr, part)
+    if not wildcard and not dr.tls_modes and namespace is not None:
+        for key in (f"mtlsdr:{namespace}", f"mtlsdr:{root}", f"pa:{root}"):
+            require(key)
 
 
 def all_key_forms(key: str, domain: str) -> set[str]:
@@ -471,7 +544,7 @@ def all_key_forms(key: str, domain: str) -> set[str]:
 def _key_forms(key: str, domain: str, *, providing: bool) -> tuple[str, ...]:
     """A dependency key and its forms for resources of unknown namespace (see `_contributions`)."""
     kind, _, rest = key.partition(":")
-    if kind in ("host", "dr"):
+    if kind in ("host", "dr", "vsdest"):
         ns = cluster_namespace(rest, domain)
         if ns is None:
             return (key,)
@@ -479,8 +552,8 @@ def _key_forms(key: str, domain: str, *, providing: bool) -> tuple[str, ...]:
         def form(n: str) -> str:
             return f"{kind}:{in_namespace(rest, n, domain)}"
 
-    elif kind == "gwport":
-        return (key,)  # a port number: no namespace
+    elif kind in ("gwport", "under", "svcnamespaces"):
+        return (key,)  # a port number, a wildcard, every namespace: no namespace forms
     elif kind == "gw":
         ns, _, name = rest.partition("/")
 
@@ -498,8 +571,8 @@ def _key_forms(key: str, domain: str, *, providing: bool) -> tuple[str, ...]:
     return (key, form(ANY_NAMESPACE)) if providing else (key, form("~"))
 
 
-def _declaration(resource: Resource) -> str:
-    """A digest of everything a resource declares, spans included."""
+def _declaration(resource: object) -> str:
+    """A digest of everything a resource (or a part of it) declares, spans included."""
     return hashlib.blake2b(repr(resource).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 

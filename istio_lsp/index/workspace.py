@@ -256,7 +256,9 @@ class WorkspaceIndex:
         placements = self.layout.get(path, ())
         deploying = [p for p in placements if p.role == RESOURCE]
         if placements and not deploying:
-            return PlacedFile(placements[0].role, [], {}, frozenset())
+            # a patch changes what the files of its builds deploy: their checks read it
+            read_by = {f"build:{b}": summary.digest for p in placements for b in p.builds}
+            return PlacedFile(placements[0].role, [], read_by, frozenset())
         default_namespace = self.configs.settings_for(path).default_namespace
         variants = []
         identity = True
@@ -265,9 +267,11 @@ class WorkspaceIndex:
             resources = [_placed(r, placement, default_namespace) for r in summary.resources]
             identity = identity and all(a is b for a, b in zip(resources, summary.resources, strict=True))
             variants.append(Variant(placement, resources))
+        built = frozenset(f"build:{b}" for p in deploying for b in p.builds)  # the patches its builds apply to it
         if identity and len(variants) == 1:
-            return PlacedFile(RESOURCE, variants, summary.provides, summary.requires)
+            return PlacedFile(RESOURCE, variants, summary.provides, summary.requires | built)
         provides, requires = dependency_keys([r for v in variants for r in v.resources], self.settings)
+        requires |= built
         replaced = [frozenset(span for r in v.resources for span in replaced_spans(r)) for v in variants]
         return PlacedFile(RESOURCE, variants, provides, requires, frozenset.intersection(*replaced))
 

@@ -19,9 +19,12 @@ from istio_lsp.model.resources import (
     Gateway,
     GatewayServer,
     HttpRule,
+    OutlierPolicy,
+    PortSetting,
     Ref,
     Resource,
     RouteRule,
+    Scaler,
     SelectorPolicy,
     Service,
     ServiceEntry,
@@ -33,7 +36,7 @@ from istio_lsp.model.resources import (
     Workload,
 )
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
-from istio_lsp.syntax.nodes import get, integer, is_plain, items, key_node, path, scalar, string_map
+from istio_lsp.syntax.nodes import get, integer, is_plain, items, key_node, pairs, path, scalar, string_map
 
 MAX_DEPTH = 10_000
 # istioctl's annotation that silences analyzer messages on one resource
@@ -145,7 +148,14 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         return _service(doc, base, node, spec)
     if kind in WORKLOAD_KINDS:
         return _workload(doc, base, node, spec)
+    if (kind, group) in (("HorizontalPodAutoscaler", "autoscaling"), ("ScaledObject", "keda.sh")):
+        return _scaler(base, spec)
     return Resource(**base)  # type: ignore[arg-type]
+
+
+def _scaler(base: dict, spec: Node | None) -> Resource:
+    target = get(spec, "scaleTargetRef")
+    return Scaler(**base, target_kind=scalar(get(target, "kind")), target_name=scalar(get(target, "name")))
 
 
 def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
@@ -161,6 +171,13 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
                 match_gateways = get(match, "gateways")
                 vs.match_gateways = vs.match_gateways or match_gateways is not None
                 vs.gateways.extend(r for _, g in _once(seen, match_gateways) if (r := _ref(doc, g)) is not None)
+                headers = get(match, "headers") if protocol == "http" else None
+                if isinstance(headers, MappingNode):
+                    named = _strings(match_gateways) if match_gateways is not None else None
+                    for key, _ in headers.value:
+                        claim = scalar(key)
+                        if claim is not None and claim.startswith("@request.auth.claims"):
+                            vs.claim_matches.append((Ref(claim, doc.span_of(key)), named))
             rule_path = f"spec.{protocol}[{rule_index}]"
             route = get(rule, "route")
             vs.route_rules.append(
@@ -301,7 +318,50 @@ def _tls_modes(doc: YamlDocument, policy: Node | None, subset: str | None) -> li
         value = scalar(mode)
         if mode is not None and value is not None:
             found.append(TlsMode(value, doc.span_of(mode), port, subset))
+        elif (tls := key_node(setting, "tls")) is not None:
+            found.append(TlsMode("", doc.span_of(tls), port, subset))  # `tls` without a mode
     return found
+
+
+def _policy_settings(doc: YamlDocument, dr: DestinationRule, policy: Node | None, subset: str | None) -> None:
+    """The port-level settings and outlier detections of a traffic policy (of the host or of a subset)."""
+    _outlier(doc, dr, policy, subset, None)
+    for setting in items(get(policy, "portLevelSettings")):
+        number_node = path(setting, "port", "number")
+        number = integer(number_node)
+        written = _scalar_span(doc, number_node)
+        dr.port_settings.append(PortSetting(number, written or content_span(doc, setting), subset))
+        _outlier(doc, dr, setting, subset, number)
+
+
+def _outlier(doc: YamlDocument, dr: DestinationRule, policy: Node | None, subset: str | None, port: int | None) -> None:
+    key = key_node(policy, "outlierDetection")
+    detection = get(policy, "outlierDetection")
+    if key is None or not isinstance(detection, MappingNode):
+        return
+    errors = get(detection, "consecutive5xxErrors")
+    if errors is None:
+        errors = get(detection, "consecutiveErrors")  # deprecated, read when the new field is not written
+    fields = {
+        "max_ejection_percent": get(detection, "maxEjectionPercent"),
+        "min_health_percent": get(detection, "minHealthPercent"),
+        "consecutive_5xx": errors,
+        "consecutive_gateway": get(detection, "consecutiveGatewayErrors"),
+    }
+    values = {name: integer(node) for name, node in fields.items()}
+    known = all(values[name] is not None or scalar(node) is None for name, node in fields.items())
+    dr.outliers.append(
+        OutlierPolicy(
+            span=doc.span_of(key),
+            subset=subset,
+            port=port,
+            max_ejection_span=_scalar_span(doc, fields["max_ejection_percent"]),
+            local_origin=(scalar(get(detection, "splitExternalLocalOriginErrors")) or "").lower() == "true",
+            base_ejection_time=scalar(get(detection, "baseEjectionTime")),
+            known=known,
+            **values,
+        )
+    )
 
 
 def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
@@ -316,11 +376,13 @@ def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resou
         dr.traffic_policy_span = doc.span_of(policy_key)
     subsets = get(spec, "subsets")
     dr.tls_modes = _tls_modes(doc, get(spec, "trafficPolicy"), None)
+    _policy_settings(doc, dr, get(spec, "trafficPolicy"), None)
     for item in items(subsets):
         name = _ref(doc, get(item, "name"))
         if name is None:
             continue
         dr.tls_modes += _tls_modes(doc, get(item, "trafficPolicy"), name.value)
+        _policy_settings(doc, dr, get(item, "trafficPolicy"), name.value)
         labels_node = get(item, "labels")
         labels_key = key_node(item, "labels")
         dr.subsets.append(
@@ -420,7 +482,35 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
         mode = path(spec, "mtls", "mode")
         policy.mtls_mode = scalar(mode)
         policy.mtls_span = _scalar_span(doc, mode)
+        modes = (scalar(get(setting, "mode")) for _, setting in pairs(get(spec, "portLevelMtls")))
+        policy.port_mtls_modes = [m for m in modes if m is not None]
+    elif base["kind"] == "AuthorizationPolicy":
+        policy.action = scalar(get(spec, "action"))
+        policy.peer_identity = _peer_identity(doc, spec)
     return policy
+
+
+IDENTITY_SOURCES = ("principals", "notPrincipals", "namespaces", "notNamespaces")
+IDENTITY_CONDITIONS = ("source.principal", "source.namespace", "connection.sni")
+
+
+def _peer_identity(doc: YamlDocument, spec: Node | None) -> list[Ref]:
+    """The `from.source` keys and `when` keys of an AuthorizationPolicy's rules that need the caller's
+    mTLS identity, each with the span of its key (a `when` item: of its `key` value)."""
+    found = []
+    for rule in items(get(spec, "rules")):
+        for source in items(get(rule, "from")):
+            fields = get(source, "source")
+            for field_name in IDENTITY_SOURCES:
+                field_key = key_node(fields, field_name)
+                if field_key is not None and items(get(fields, field_name)):
+                    found.append(Ref(field_name, doc.span_of(field_key)))
+        for condition in items(get(rule, "when")):
+            key = get(condition, "key")
+            name = scalar(key)
+            if key is not None and name is not None and name in IDENTITY_CONDITIONS:
+                found.append(Ref(name, doc.span_of(key)))
+    return found
 
 
 def _envoy_filter(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
@@ -517,6 +607,12 @@ def _workload(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> R
         workload.pod_labels_span = content_span(doc, labels)
     inject = "sidecar.istio.io/inject"
     workload.sidecar_inject = scalar(get(labels, inject)) or scalar(path(metadata, "annotations", inject))
+    if base["kind"] == "Pod":
+        workload.replicas = 1
+    elif base["kind"] in ("Deployment", "StatefulSet", "ReplicaSet"):
+        replicas = get(spec, "replicas")
+        workload.replicas_written = scalar(replicas) is not None
+        workload.replicas = integer(replicas) if workload.replicas_written else 1
     pod_spec = spec if base["kind"] == "Pod" else get(_pod_template_parent(base["kind"], spec), "spec")
     for key in ("containers", "initContainers"):
         for container in items(get(pod_spec, key)):

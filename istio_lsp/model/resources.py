@@ -158,6 +158,9 @@ class VirtualService(Resource):
     route_rules: list[RouteRule] = field(default_factory=list)  # http, tcp and tls rules, in that order
     delegates: list[Delegate] = field(default_factory=list)
     match_gateways: bool = False  # some `match[]` names its own gateways: where a rule applies differs per rule
+    # `headers` keys of http matches on JWT claims (`@request.auth.claims.…`), with the gateways the
+    # match names (None: those of `spec.gateways`)
+    claim_matches: list[tuple[Ref, list[str] | None]] = field(default_factory=list)
     spec_gateway_count: int = 0  # how many of `gateways` come from `spec.gateways` (they come first)
 
 
@@ -186,14 +189,42 @@ class DestinationRule(Resource):
     workload_selector_span: Span | None = None
     traffic_policy_span: Span | None = None  # the top-level `trafficPolicy` key, when written
     tls_modes: list[TlsMode] = field(default_factory=list)  # every `tls.mode` of its traffic policies
+    port_settings: list[PortSetting] = field(default_factory=list)  # every `portLevelSettings[]` item
+    outliers: list[OutlierPolicy] = field(default_factory=list)  # every `outlierDetection` of its traffic policies
+
+
+@dataclass(slots=True)
+class PortSetting:
+    """A `portLevelSettings[]` item of a DestinationRule's traffic policy (of the host or of a subset)."""
+
+    number: int | None  # `port.number`; None: missing or not an integer
+    span: Span  # `port.number`'s value, else the item
+    subset: str | None = None
+
+
+@dataclass(slots=True)
+class OutlierPolicy:
+    """An `outlierDetection` of a DestinationRule's traffic policy, as written (None: not set or not an integer)."""
+
+    span: Span  # the `outlierDetection` key
+    subset: str | None = None  # the subset whose traffic policy holds it; None: the host's
+    port: int | None = None  # of the `portLevelSettings` item that holds it
+    max_ejection_percent: int | None = None
+    max_ejection_span: Span | None = None  # its value
+    min_health_percent: int | None = None
+    consecutive_5xx: int | None = None  # `consecutive5xxErrors` (else the deprecated `consecutiveErrors`)
+    consecutive_gateway: int | None = None  # `consecutiveGatewayErrors`
+    local_origin: bool = False  # `splitExternalLocalOriginErrors: true`
+    base_ejection_time: str | None = None
+    known: bool = True  # False when one of these fields is written but is not an integer (a placeholder)
 
 
 @dataclass(slots=True)
 class TlsMode:
     """A `tls.mode` a DestinationRule sets: for the host, a subset, or a port of either."""
 
-    mode: str
-    span: Span  # the mode's value
+    mode: str  # "": `tls` is written without a mode
+    span: Span  # the mode's value (the `tls` key when there is no mode)
     port: int | None = None  # of a `portLevelSettings` item
     subset: str | None = None
 
@@ -283,6 +314,18 @@ class Workload(Resource):
     pod_labels_span: Span | None = None
     container_ports: list[ContainerPort] = field(default_factory=list)  # of the pod's (init) containers
     sidecar_inject: str | None = None  # the pod's `sidecar.istio.io/inject` label, else annotation
+    # how many pods it runs: `spec.replicas` (1 when not written, as Kubernetes defaults it), 1 for a Pod;
+    # None when the files cannot say (a DaemonSet, a Job, a value that is not an integer)
+    replicas: int | None = None
+    replicas_written: bool = False  # `spec.replicas` is written
+
+
+@dataclass(slots=True, eq=False)
+class Scaler(Resource):
+    """A HorizontalPodAutoscaler or a KEDA ScaledObject: it sets the replicas of the workload it targets."""
+
+    target_kind: str | None = None  # `scaleTargetRef.kind`
+    target_name: str | None = None  # `scaleTargetRef.name`
 
 
 @dataclass(slots=True)
@@ -302,6 +345,12 @@ class SelectorPolicy(Resource):
     targeted: bool = False
     mtls_mode: str | None = None  # a PeerAuthentication's `mtls.mode`, as written
     mtls_span: Span | None = None  # that value
+    port_mtls_modes: list[str] = field(default_factory=list)  # its `portLevelMtls` modes, as written
+    action: str | None = None  # an AuthorizationPolicy's `action`, as written
+    # the parts of an AuthorizationPolicy's rules that read the caller's mTLS identity: a `from.source` key
+    # (`principals`, `notPrincipals`, `namespaces`, `notNamespaces`) or a `when` key (`source.principal`,
+    # `source.namespace`, `connection.sni`), with where it is written
+    peer_identity: list[Ref] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -12,7 +12,16 @@ import pytest
 
 from tests.admission.test_destinationrule import actual, dr, expected
 
-CODES = {"tls-without-ca-certificates", "reserved-proxy-uid"}
+CODES = {"tls-without-ca-certificates", "reserved-proxy-uid", "authorization-method-never-matches"}
+
+
+def policy(rules: str, action: str = "ALLOW") -> str:
+    """An AuthorizationPolicy around an indented `rules` list (markers included)."""
+    body = "\n".join(f"  {line}" if line else line for line in textwrap.dedent(rules).strip("\n").split("\n"))
+    return (
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: cart, namespace: shop}\n"
+        f"spec:\n  action: {action}\n  selector:\n    matchLabels: {{app: cart}}\n  rules:\n{body}\n"
+    )
 
 
 def deployment(pod_spec: str, kind: str = "Deployment", api: str = "apps/v1", labels: str = "{app: web}") -> str:
@@ -198,6 +207,42 @@ CASES: list[tuple[str, str]] = [
             """
         ),
     ),
+    (
+        "methods-lower-case-and-grpc",
+        policy(
+            """
+            - to:
+              - operation:
+                  methods:
+                  - get  # !authorization-method-never-matches
+                  - "GetCart"  # !authorization-method-never-matches
+                  - /shop.Cart/Add  # !authorization-method-never-matches
+                  - POST
+            """
+        ),
+    ),
+    (
+        "not-methods-in-a-deny-rule",
+        policy(
+            """
+            - to:
+              - operation:
+                  notMethods: [delete]  # !authorization-method-never-matches
+            """,
+            action="DENY",
+        ),
+    ),
+    (
+        "methods-as-sent-ok",
+        policy(
+            """
+            - to:
+              - operation:
+                  methods: [GET, HEAD, PURGE, PROPFIND, "*", "GE*", "*T"]
+                  paths: ["/shop.Cart/GetCart"]
+            """
+        ),
+    ),
     ("uid-other-ok", deployment("securityContext: {runAsUser: 1338}\ncontainers: [{name: web, image: web}]")),
     (
         "uid-not-a-kubernetes-workload-ok",
@@ -222,3 +267,21 @@ def test_gateway_api_and_other_kinds_are_not_read() -> None:
         "networking.istio.io/v1", "example.com/v1"
     )
     assert actual(text, CODES) == set()
+
+
+def test_method_fix_writes_the_method_in_upper_case() -> None:
+    from tests.admission.test_destinationrule import apply_fix, only_finding
+
+    text = policy(
+        """
+        - to:
+          - operation:
+              methods: ["get"]
+        """
+    )
+    finding = only_finding(text, "authorization-method-never-matches")
+    assert "allows nothing" in finding.message
+    (fix,) = finding.fixes
+    fixed = apply_fix(text, fix)
+    assert "methods: [GET]" in fixed
+    assert actual(fixed, CODES) == set()

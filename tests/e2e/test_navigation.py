@@ -245,6 +245,31 @@ async def test_cross_namespace_definition(client: LanguageClient, mesh: Path) ->
     assert await definition(client, mesh, fe, position(client, FRONTEND_TEXT, "host: cart\n", 1, 7)) == []
 
 
+@shared
+async def test_definition_from_a_selector_lands_on_the_workloads(client: LanguageClient, mesh: Path) -> None:
+    at = position(client, SERVICE, "app: cart", 1, 6)
+    found = await definition(client, mesh, "shop/service.yaml", at)
+    assert where(client, mesh, found) == [("shop/service.yaml", 15, "cart-v1"), ("shop/service.yaml", 25, "cart-v2")]
+    hover = await client.text_document_hover_async(types.HoverParams(doc(mesh, "shop/service.yaml"), at))
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert "Matches **2 workloads** in namespace `shop`" in hover.contents.value
+
+
+@shared
+async def test_references_from_a_workload_are_its_selectors(client: LanguageClient, mesh: Path) -> None:
+    result = await client.text_document_references_async(
+        types.ReferenceParams(
+            text_document=doc(mesh, "shop/service.yaml"),
+            position=position(client, SERVICE, "cart-v2", 1, 3),
+            context=types.ReferenceContext(include_declaration=False),
+        )
+    )
+    assert where(client, mesh, list(result or [])) == [
+        ("shop/destinationrule.yaml", 13, "version: v2"),  # the subset whose labels pick it
+        ("shop/service.yaml", 7, "app: cart"),  # the Service's selector
+    ]
+
+
 async def test_definition_follows_unsaved_text(editor: LanguageClient, mesh: Path) -> None:
     client = editor
     dr_uri = uri_of(mesh / "shop/destinationrule.yaml")

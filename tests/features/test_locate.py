@@ -24,6 +24,9 @@ from tests.features.helpers import DESTINATION_RULE, GATEWAY, SERVICE, VIRTUAL_S
         ("destinationrule", DESTINATION_RULE, "version: v1", 0, at.SUBSET_LABELS),
         ("gateway", GATEWAY, "istio: ingress", 0, at.SELECTOR),
         ("service", SERVICE, "app: cart", 0, at.SELECTOR),
+        ("service", SERVICE, "version: v1", 0, at.WORKLOAD_LABELS),
+        ("service", SERVICE, "cart-v1", 2, at.RESOURCE_NAME),
+        ("gateway", GATEWAY, "shop.example.com", 3, at.GATEWAY_HOST),
     ],
 )
 def test_what_is_under_the_cursor(file: str, text: str, target: str, offset: int, what: str) -> None:

@@ -127,4 +127,5 @@ RULE = Rule(
     local=check,
     kinds=("VirtualService",),
     istio_codes=("IST0106", "IST0133"),
+    kiali_codes=("KIA1108",),
 )

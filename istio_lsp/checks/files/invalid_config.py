@@ -21,7 +21,7 @@ A configuration that is silently half applied is worse than none: a misspelt
 status 2 on such a file, and the editor shows this error on the line at fault until it is
 fixed. The rest of the file still applies in the editor meanwhile.
 
-Settings that describe the whole cluster (`clusterDomain`, `rootNamespace`) and the editor
+Settings that describe the whole cluster (`clusterDomain`, `rootNamespace`, `enableAutoMtls`) and the editor
 (`debounceMs`) belong in the configuration file at the workspace's top folder; in a
 subfolder they are reported here.
 

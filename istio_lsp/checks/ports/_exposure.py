@@ -6,9 +6,17 @@ from dataclasses import dataclass, field
 
 from istio_lsp.checks.base import Context, Severity
 from istio_lsp.index.patches import may_be_patched
-from istio_lsp.index.resolve import gateways_named, resolve_host
+from istio_lsp.index.resolve import gateways_named, resolve_host, resolve_rule_host
 from istio_lsp.model.placeholders import is_placeholder
-from istio_lsp.model.resources import Destination, Gateway, Resource, Service, ServiceEntry, VirtualService
+from istio_lsp.model.resources import (
+    Destination,
+    DestinationRule,
+    Gateway,
+    Resource,
+    Service,
+    ServiceEntry,
+    VirtualService,
+)
 from istio_lsp.model.serving import server_takes
 
 
@@ -38,6 +46,24 @@ def exposure(ctx: Context, vs: VirtualService, host: str) -> Exposure | None:
     if not host.strip() or is_placeholder(host):
         return None
     res = resolve_host(ctx.index, host, vs)
+    if res.unknown or res.external:
+        return None
+    providers: list[Resource] = [*res.services, *res.backed_entries, *res.hollow_entries]
+    if not providers:
+        return None
+    ports = [None if may_be_patched(ctx.index, p, "port") else _declared_ports(p) for p in providers]
+    if any(p is None for p in ports):
+        return None
+    return Exposure(providers, [p for p in ports if p is not None])
+
+
+def rule_exposure(ctx: Context, rule: DestinationRule) -> Exposure | None:
+    """The ports behind a DestinationRule's host, or None when the workspace cannot say (as `exposure`;
+    a wildcard host names no single service)."""
+    host = rule.host.value.strip() if rule.host is not None else ""
+    if not host or "*" in host or is_placeholder(host):
+        return None
+    res = resolve_rule_host(ctx.index, host, rule)
     if res.unknown or res.external:
         return None
     providers: list[Resource] = [*res.services, *res.backed_entries, *res.hollow_entries]

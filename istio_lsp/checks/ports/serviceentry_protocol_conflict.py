@@ -172,4 +172,5 @@ RULE = Rule(
     doc=DOC,
     run=run,
     istio_codes=("IST0177",),
+    kiali_codes=("KIA1212",),
 )

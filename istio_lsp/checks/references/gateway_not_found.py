@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, likely_typo, replace_fixes
 from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import kubernetes_gateways
-from istio_lsp.model.hosts import ANY_NAMESPACE, gateway_key, glob_match, namespaces_match
+from istio_lsp.model.hosts import ANY_NAMESPACE, gateway_key, glob_match, is_generated_gateway, namespaces_match
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import VirtualService
 
@@ -70,8 +70,8 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not isinstance(vs, VirtualService):
             continue
         for ref in vs.gateways:
-            if ref.value.strip() == "mesh" or is_placeholder(ref.value):
-                continue
+            if ref.value.strip() == "mesh" or is_placeholder(ref.value) or is_generated_gateway(ref.value):
+                continue  # a generated name is internal-gateway-reference's
             namespace, name = gateway_key(ref.value, vs.namespace)
             if ctx.index.gateway(namespace, name) or glob_match(ctx.settings.external_gateways, f"{namespace}/{name}"):
                 continue

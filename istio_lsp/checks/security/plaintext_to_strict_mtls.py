@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Related, Rule, Severity, TextEdit
-from istio_lsp.checks.conflicts._together import BUILD, FILE, together
+from istio_lsp.checks.security._mtls import (
+    PeerMode,
+    how_certain,
+    mesh_mode,
+    namespace_mode,
+    reach,
+)
 from istio_lsp.index import FileSummary, WorkspaceIndex
-from istio_lsp.model.hosts import ANY_NAMESPACE, cluster_namespace, host_candidates
-from istio_lsp.model.resources import DestinationRule, SelectorPolicy, TlsMode
+from istio_lsp.index.resolve import mtls_mode_of, peer_authentications
+from istio_lsp.model.resources import DestinationRule, TlsMode
 
 DOC = """\
 A DestinationRule sets `tls.mode: DISABLE` (for its host, a subset or a port) while the
@@ -63,8 +69,6 @@ is STRICT), KIA0208 (the mesh is STRICT); this rule also covers DestinationRules
 one host.
 """
 
-MESH_WIDE = ("*", "*.local", "*.cluster.local")
-
 
 def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
     index, settings = ctx.index, ctx.settings
@@ -73,75 +77,39 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         if not isinstance(dr, DestinationRule) or dr.host is None:
             continue
         disabled = [t for t in dr.tls_modes if t.mode == "DISABLE"]
-        if not disabled:
+        scope = reach(dr, settings.cluster_domain) if disabled else None
+        if scope is None:
             continue
-        host = dr.host.value.lower()
-        domain = settings.cluster_domain
-        if host in MESH_WIDE or host == f"*.svc.{domain}":
-            namespace, strict = root, _mesh_strict(index, root)
-        else:
-            found = cluster_namespace(host_candidates(host, dr.namespace, domain)[0], domain)
-            if found is None or found == ANY_NAMESPACE:
-                continue
-            namespace, strict = found, _namespace_strict(index, found, root)
-        if strict is None:
+        namespace = root if scope.namespace is None else scope.namespace
+        peer = mesh_mode(index, root) if scope.namespace is None else _namespace_peer(index, namespace, root)
+        if peer is None or peer.policy is None or peer.mode != "STRICT":
             continue
-        how = together(index, dr, strict)
-        certain = how in (FILE, BUILD)
+        strict = peer.policy
+        severity, hedge = how_certain(index, dr, strict, RULE.severity)
         for setting in disabled:
             where = f"port {setting.port}" if setting.port is not None else "its traffic"
             if setting.subset is not None:
                 where += f" of subset `{setting.subset}`"
-            scope = "every namespace without a PeerAuthentication of its own" if namespace == root else namespace
-            hedge = "" if certain else " (The two are deployed separately: this holds where both reach one cluster.)"
+            scope_text = "every namespace without a PeerAuthentication of its own" if namespace == root else namespace
             yield ctx.finding(
                 RULE,
                 dr,
                 setting.span,
                 f"`tls.mode: DISABLE` makes the client sidecars send {where} to `{dr.host.value}` as plain text, but "
-                f"PeerAuthentication {strict.display} requires mTLS (STRICT) in {scope}: the server sidecars reset "
-                f"every such connection and callers see 503. Remove this `tls` setting or use ISTIO_MUTUAL.{hedge}",
-                severity=RULE.severity if certain else Severity.INFORMATION,
+                f"{strict.display} requires mTLS (STRICT) in {scope_text}: the server sidecars "
+                f"reset every such connection and callers see 503. Remove this `tls` setting or use ISTIO_MUTUAL."
+                f"{hedge}",
+                severity=severity,
                 related=[Related(strict.uri, strict.mtls_span or strict.name_span, f"{strict.display} is STRICT")],
                 fixes=[_fix(dr, setting)],
             )
 
 
-def _peer_authentications(index: WorkspaceIndex, namespace: str) -> list[SelectorPolicy]:
-    return [
-        r
-        for r in index.in_namespace(namespace)
-        if isinstance(r, SelectorPolicy) and r.kind == "PeerAuthentication" and not r.targeted
-    ]
-
-
-def _namespace_level(policies: list[SelectorPolicy]) -> SelectorPolicy | bool | None:
-    """The namespace-wide PeerAuthentication that decides (None: none; False: several that disagree)."""
-    wide = [p for p in policies if not p.selector and (p.mtls_mode or "UNSET").upper() != "UNSET"]
-    if len({(p.mtls_mode or "").upper() for p in wide}) > 1:
-        return False
-    return wide[0] if wide else None
-
-
-def _mesh_strict(index: WorkspaceIndex, root: str) -> SelectorPolicy | None:
-    decided = _namespace_level(_peer_authentications(index, root))
-    return decided if isinstance(decided, SelectorPolicy) and _is_strict(decided) else None
-
-
-def _namespace_strict(index: WorkspaceIndex, namespace: str, root: str) -> SelectorPolicy | None:
-    policies = _peer_authentications(index, namespace)
-    if any(p.selector and (p.mtls_mode or "UNSET").upper() not in ("STRICT", "UNSET") for p in policies):
-        return None  # some pods accept plain text
-    decided = _namespace_level(policies)
-    if decided is False:
+def _namespace_peer(index: WorkspaceIndex, namespace: str, root: str) -> PeerMode | None:
+    """The mode of a namespace's pods; None when some of them accept plain text by a selector."""
+    if any(p.selector and mtls_mode_of(p) not in ("STRICT", "UNSET") for p in peer_authentications(index, namespace)):
         return None
-    if decided is None:
-        return _mesh_strict(index, root)
-    return decided if isinstance(decided, SelectorPolicy) and _is_strict(decided) else None
-
-
-def _is_strict(policy: SelectorPolicy) -> bool:
-    return (policy.mtls_mode or "").upper() == "STRICT"
+    return namespace_mode(index, namespace, root)
 
 
 def _fix(dr: DestinationRule, setting: TlsMode) -> Fix:
