@@ -32,7 +32,7 @@ from istio_lsp.model.hosts import (
     wildcard_keys,
 )
 from istio_lsp.model.kustomization import Kustomization
-from istio_lsp.model.placeholders import mark_replaced, replaced_spans
+from istio_lsp.model.placeholders import is_placeholder, mark_replaced, replaced_spans
 from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
@@ -151,6 +151,8 @@ class WorkspaceIndex:
         # by host candidate, wildcards as written
         self.service_entries = _Namespaced[ServiceEntry](host_namespace, host_in)
         self.vs_hosts = _Namespaced[VirtualService](host_namespace, host_in)  # by host candidate
+        # by the host candidates of their route and mirror destinations; "?" for a placeholder host
+        self.vs_destinations = _Namespaced[VirtualService](host_namespace, host_in)
         self.destination_rules = _Namespaced[DestinationRule](host_namespace, host_in)  # by host candidate
         self.gateways = _Namespaced[Gateway](_leading, _lead_in)  # by ns/name
         self.workloads = _Namespaced[Workload](_leading, _lead_in)  # by namespace
@@ -330,6 +332,11 @@ class WorkspaceIndex:
                     for ref in r.hosts:
                         for c in host_candidates(ref.value, ns, domain):
                             put(self.vs_hosts, c, r)
+                    for dest in r.destinations:
+                        for c in (
+                            ["?"] if is_placeholder(dest.host.value) else host_candidates(dest.host.value, ns, domain)
+                        ):
+                            put(self.vs_destinations, c, r)
                 elif isinstance(r, DestinationRule):
                     if r.host is not None:
                         for c in host_candidates(r.host.value, ns, domain):
@@ -435,6 +442,11 @@ class WorkspaceIndex:
 
     def virtual_services_declaring(self, candidates: Iterable[str]) -> list[VirtualService]:
         return _unique(vs for c in candidates for vs in self.vs_hosts.lookup(c))
+
+    def virtual_services_routing_to(self, candidates: Iterable[str]) -> list[VirtualService]:
+        """The VirtualServices with a route or mirror destination that may be one of the candidates
+        (those of unknown namespace included); "?": those with a destination host that is a placeholder."""
+        return _unique(vs for c in candidates for vs in self.vs_destinations.lookup(c))
 
     def destination_rules_for(self, candidates: list[str]) -> list[DestinationRule]:
         """The DestinationRules Istio would pick for a host: exact host matches, else the most specific

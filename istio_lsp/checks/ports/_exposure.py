@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from istio_lsp.checks.base import Context, Severity
 from istio_lsp.index.patches import may_be_patched
-from istio_lsp.index.resolve import gateways_named, resolve_host, resolve_rule_host
+from istio_lsp.index.resolve import HostResolution, gateways_named, resolve_host, resolve_rule_host
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import (
     Destination,
@@ -45,16 +45,7 @@ def exposure(ctx: Context, vs: VirtualService, host: str) -> Exposure | None:
     ports are not all known."""
     if not host.strip() or is_placeholder(host):
         return None
-    res = resolve_host(ctx.index, host, vs)
-    if res.unknown or res.external:
-        return None
-    providers: list[Resource] = [*res.services, *res.backed_entries, *res.hollow_entries]
-    if not providers:
-        return None
-    ports = [None if may_be_patched(ctx.index, p, "port") else _declared_ports(p) for p in providers]
-    if any(p is None for p in ports):
-        return None
-    return Exposure(providers, [p for p in ports if p is not None])
+    return _of(ctx, resolve_host(ctx.index, host, vs))
 
 
 def rule_exposure(ctx: Context, rule: DestinationRule) -> Exposure | None:
@@ -63,7 +54,10 @@ def rule_exposure(ctx: Context, rule: DestinationRule) -> Exposure | None:
     host = rule.host.value.strip() if rule.host is not None else ""
     if not host or "*" in host or is_placeholder(host):
         return None
-    res = resolve_rule_host(ctx.index, host, rule)
+    return _of(ctx, resolve_rule_host(ctx.index, host, rule))
+
+
+def _of(ctx: Context, res: HostResolution) -> Exposure | None:
     if res.unknown or res.external:
         return None
     providers: list[Resource] = [*res.services, *res.backed_entries, *res.hollow_entries]
@@ -73,6 +67,19 @@ def rule_exposure(ctx: Context, rule: DestinationRule) -> Exposure | None:
     if any(p is None for p in ports):
         return None
     return Exposure(providers, [p for p in ports if p is not None])
+
+
+def mapped_to(found: Exposure, number: int) -> list[int]:
+    """The Service ports whose targetPort is `number`: the container port written for the Service port."""
+    return sorted(
+        {
+            port.port
+            for provider in found.providers
+            if isinstance(provider, Service)
+            for port in provider.ports
+            if port.port is not None and port.target_port == str(number)
+        }
+    )
 
 
 def _declared_ports(provider: Resource) -> list[int] | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
-from istio_lsp.checks.ports._exposure import Exposure, exposure, port_list, unreachable_port
+from istio_lsp.checks.ports._exposure import Exposure, exposure, mapped_to, port_list, unreachable_port
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
-from istio_lsp.model.resources import Destination, Service, VirtualService
+from istio_lsp.model.resources import Destination, VirtualService
 
 DOC = """\
 A route or mirror destination names a `port.number` that the Service behind its host
@@ -93,7 +93,7 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, found: Exposur
         what = f"None of the services `{host}` may mean exposes port {dest.port} ({listed})"
     severity, consequence = unreachable_port(dest)
     message = f"{what}: Envoy has no cluster for `{host}:{dest.port}`, and {consequence}."
-    mapped = _mapped_to(found, dest.port)
+    mapped = mapped_to(found, dest.port)
     if mapped:
         ports = " or ".join(str(p) for p in mapped)
         message += (
@@ -110,23 +110,10 @@ def _finding(ctx: Context, vs: VirtualService, dest: Destination, found: Exposur
     )
 
 
-def _mapped_to(found: Exposure, number: int) -> list[int]:
-    """The Service ports whose targetPort is `number`: the container port written for the Service port."""
-    return sorted(
-        {
-            port.port
-            for provider in found.providers
-            if isinstance(provider, Service)
-            for port in provider.ports
-            if port.port is not None and port.target_port == str(number)
-        }
-    )
-
-
 def _fixes(vs: VirtualService, dest: Destination, found: Exposure) -> list[Fix]:
     assert dest.port_span is not None and dest.port is not None
     ports = found.union
-    mapped = _mapped_to(found, dest.port)
+    mapped = mapped_to(found, dest.port)
     best = ports[0] if len(ports) == 1 else mapped[0] if len(mapped) == 1 else None
     return [
         Fix(

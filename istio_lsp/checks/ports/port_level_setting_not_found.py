@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
-from istio_lsp.checks.ports._exposure import Exposure, port_list, rule_exposure
+from istio_lsp.checks.ports._exposure import Exposure, mapped_to, port_list, rule_exposure
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
-from istio_lsp.model.resources import DestinationRule, PortSetting, Service
+from istio_lsp.model.resources import DestinationRule, PortSetting
 
 DOC = """\
 A DestinationRule's `trafficPolicy.portLevelSettings[].port.number` (of the host, or
@@ -100,7 +100,7 @@ def _finding(ctx: Context, rule: DestinationRule, setting: PortSetting, found: E
         f"{what}: Istio applies a port-level setting to the cluster of the service port it names, and there is "
         f"none for {setting.number}, so this setting never applies; traffic to {scope} keeps the policy above it."
     )
-    mapped = _mapped_to(found, setting.number)
+    mapped = mapped_to(found, setting.number)
     if mapped:
         ports = " or ".join(str(p) for p in mapped)
         message += (
@@ -116,24 +116,11 @@ def _finding(ctx: Context, rule: DestinationRule, setting: PortSetting, found: E
     )
 
 
-def _mapped_to(found: Exposure, number: int) -> list[int]:
-    """The Service ports whose targetPort is `number`: the container port written for the Service port."""
-    return sorted(
-        {
-            port.port
-            for provider in found.providers
-            if isinstance(provider, Service)
-            for port in provider.ports
-            if port.port is not None and port.target_port == str(number)
-        }
-    )
-
-
 def _fixes(rule: DestinationRule, setting: PortSetting, found: Exposure) -> list[Fix]:
     assert setting.number is not None
     taken = {s.number for s in rule.port_settings if s.subset == setting.subset}
     ports = [p for p in found.union if p not in taken]
-    mapped = [p for p in _mapped_to(found, setting.number) if p in ports]
+    mapped = [p for p in mapped_to(found, setting.number) if p in ports]
     best = mapped[0] if len(mapped) == 1 else ports[0] if len(found.union) == 1 and ports else None
     return [
         Fix(

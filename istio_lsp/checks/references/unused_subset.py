@@ -153,12 +153,12 @@ def _routing_of(index: WorkspaceIndex, rule: DestinationRule) -> Routing:
     they name."""
     assert rule.host is not None
     domain = index.settings.cluster_domain
-    table = _destinations(index)
+    candidates = host_candidates(rule.host.value, rule.namespace, domain)
+    wanted = [_host_key(c, domain) for c in candidates]
     found: dict[int, tuple[VirtualService, Destination]] = {}
-    for candidate in host_candidates(rule.host.value, rule.namespace, domain):
-        key, namespace = _host_key(candidate, domain)
-        for dest_namespace, vs, dest in table.get(key, []):
-            if namespace is None or namespaces_match(namespace, dest_namespace):
+    for vs in index.virtual_services_routing_to(candidates):
+        for dest in vs.destinations:
+            if not is_placeholder(dest.host.value) and _same_host(dest, vs, wanted, domain):
                 found[id(dest)] = (vs, dest)
     routing = Routing()
     users = nearest(index, list({id(vs): vs for vs, _ in found.values()}.values()), rule)
@@ -175,14 +175,12 @@ def _routing_of(index: WorkspaceIndex, rule: DestinationRule) -> Routing:
             routing.subsets.setdefault(subset, []).append(vs)
         else:
             routing.plain.append(vs)
-    host_namespace = cluster_namespace(host_candidates(rule.host.value, rule.namespace, domain)[0], domain)
-    for vs in _placeholder_routes(index):
-        if host_namespace is None or namespaces_match(vs.namespace, host_namespace):
+    host_namespace = cluster_namespace(candidates[0], domain)
+    for vs in index.virtual_services_routing_to(["?"]):
+        named = any(is_placeholder(d.host.value) and d.subset is not None for d in vs.destinations)
+        if named and (host_namespace is None or namespaces_match(vs.namespace, host_namespace)):
             routing.unknown = True  # a route to a host we cannot read may name this rule's subsets
     return routing
-
-
-# ---- the VirtualServices' destinations, by host ---------------------------------------
 
 
 def _host_key(fqdn: str, domain: str) -> tuple[str, str | None]:
@@ -193,41 +191,16 @@ def _host_key(fqdn: str, domain: str) -> tuple[str, str | None]:
     return f"{fqdn.partition('.')[0]}.svc", namespace
 
 
-_Table = dict[str, list[tuple[str, VirtualService, Destination]]]
-
-
-def _destinations(index: WorkspaceIndex) -> _Table:
-    """Every route and mirror destination of the workspace's VirtualServices (as each build places
-    them), by host; read once per state of the index."""
-    found: _Table | None = index.memo.get("vs_destinations_by_host")
-    if found is not None:
-        return found
-    table: _Table = {}
-    placeholders: list[VirtualService] = []
-    domain = index.settings.cluster_domain
-    for uri in list(index.files):
-        for variant in index.variants(uri):
-            for vs in variant.resources:
-                if not isinstance(vs, VirtualService):
-                    continue
-                for dest in vs.destinations:
-                    if is_placeholder(dest.host.value):
-                        if dest.subset is not None and vs not in placeholders:
-                            placeholders.append(vs)
-                        continue
-                    for candidate in host_candidates(dest.host.value, vs.namespace, domain):
-                        key, namespace = _host_key(candidate, domain)
-                        table.setdefault(key, []).append((namespace or "", vs, dest))
-    index.memo["vs_destinations_by_host"] = table
-    index.memo["vs_placeholder_subset_routes"] = placeholders
-    return table
-
-
-def _placeholder_routes(index: WorkspaceIndex) -> list[VirtualService]:
-    """The VirtualServices with a subset on a destination whose host is a placeholder."""
-    _destinations(index)
-    found: list[VirtualService] = index.memo["vs_placeholder_subset_routes"]
-    return found
+def _same_host(dest: Destination, vs: VirtualService, wanted: list[tuple[str, str | None]], domain: str) -> bool:
+    """Whether a destination may name the host whose readings are `wanted` (namespaces not known match any)."""
+    for candidate in host_candidates(dest.host.value, vs.namespace, domain):
+        key, namespace = _host_key(candidate, domain)
+        for wanted_key, wanted_namespace in wanted:
+            if key == wanted_key and (
+                namespace is None or wanted_namespace is None or namespaces_match(namespace, wanted_namespace)
+            ):
+                return True
+    return False
 
 
 # ---- the finding -------------------------------------------------------------------
