@@ -467,8 +467,8 @@ def peer_authentications(index: WorkspaceIndex, namespace: str) -> list[Selector
     if found is None:
         found = index.memo[key] = [
             r
-            for r in index.in_namespace(namespace)
-            if isinstance(r, SelectorPolicy) and r.kind == "PeerAuthentication" and not r.targeted
+            for r in index.of_kind(namespace, "PeerAuthentication")
+            if isinstance(r, SelectorPolicy) and r.namespace == namespace and not r.targeted
         ]
     return found
 

@@ -157,6 +157,9 @@ class WorkspaceIndex:
         self.gateways = _Namespaced[Gateway](_leading, _lead_in)  # by ns/name
         self.workloads = _Namespaced[Workload](_leading, _lead_in)  # by namespace
         self.workload_labels = _Namespaced[Workload](_leading, _lead_in)  # by "namespace/key=value" of each pod label
+        # by "namespace/key" of each label key of their pods or of their own metadata
+        self.workload_label_keys = _Namespaced[Workload](_leading, _lead_in)
+        self.by_kind = _Namespaced[Resource](_leading, _lead_in)  # by "namespace/Kind"
         # by "namespace/key=value" of the first label of their selector: a pod must carry that one to be selected
         self.service_selectors = _Namespaced[Service](_leading, _lead_in)
         self.by_namespace = _Table[Resource]()  # every resource, by namespace
@@ -316,6 +319,7 @@ class WorkspaceIndex:
                 ns = r.namespace
                 put(self.by_namespace, ns, r)
                 put(self.by_name, r.name, r)
+                put(self.by_kind, f"{ns}/{r.kind}", r)
                 if isinstance(r, Service):
                     put(self.services, service_fqdn(r.name, ns, domain), r)
                     if r.selector:
@@ -324,6 +328,8 @@ class WorkspaceIndex:
                     put(self.workloads, ns, r)
                     for label in r.pod_labels.items():
                         put(self.workload_labels, _label_key(ns, *label), r)
+                    for key in r.pod_labels.keys() | r.labels.keys():
+                        put(self.workload_label_keys, f"{ns}/{key}", r)
                 elif isinstance(r, ServiceEntry):
                     for ref in r.hosts:
                         for c in host_candidates(ref.value, ns, domain):
@@ -478,6 +484,15 @@ class WorkspaceIndex:
     def workloads_labelled(self, namespace: str, key: str, value: str) -> list[Workload]:
         """Workloads that may run in a namespace whose pods carry the label `key: value`."""
         return _unique(self.workload_labels.lookup(_label_key(namespace, key, value)))
+
+    def workloads_with_label_key(self, namespace: str, key: str) -> list[Workload]:
+        """Workloads that may run in a namespace carrying the label `key` (any value) on their pods or their
+        own metadata."""
+        return _unique(self.workload_label_keys.lookup(f"{namespace}/{key}"))
+
+    def of_kind(self, namespace: str, kind: str) -> list[Resource]:
+        """The resources of a kind placed in a namespace (ANY_NAMESPACE: in every namespace)."""
+        return self.by_kind.lookup(f"{namespace}/{kind}")
 
     def services_labelled(self, namespace: str, key: str, value: str) -> list[Service]:
         """Services that may run in a namespace whose selector's first label is `key: value`."""

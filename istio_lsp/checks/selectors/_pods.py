@@ -354,6 +354,17 @@ def near_miss(selector: dict[str, str], owner: str, w: Workload, labels: dict[st
     return NearMiss(w, labels, why, fixed)
 
 
+def could_be_meant(index: WorkspaceIndex, selector: dict[str, str], namespace: str) -> list[Workload]:
+    """The workloads that may run in `namespace` that `near_miss` may find meant by a selector, looked up
+    by label rather than by walking every workload: those carrying one of its keys (on their pods or
+    their own metadata), those carrying one of its values under a key naming the application, and those
+    a kustomize build may relabel."""
+    found = [w for key in selector for w in index.workloads_with_label_key(namespace, key)]
+    found += [w for v in selector.values() for k in IDENTITY_KEYS for w in index.workloads_labelled(namespace, k, v)]
+    found += _built_workloads(index, namespace)
+    return list({id(w): w for w in found}.values())
+
+
 def near_misses(
     index: WorkspaceIndex, selector: dict[str, str], owner: str, candidates: Iterable[Workload]
 ) -> list[NearMiss]:

@@ -10,6 +10,7 @@ from istio_lsp.checks.selectors._pods import (
     NearMiss,
     any_could_match,
     built_labels,
+    could_be_meant,
     default_install_selector,
     elsewhere,
     format_labels,
@@ -136,7 +137,7 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
         selectors = selector_sets(index, resource, selector)
         if selectors is None or any_could_match(index, selectors, scope):
             continue
-        beside = together(index, resource, index.workloads_in(scope))
+        beside = together(index, resource, could_be_meant(index, selector, scope))
         meant = near_misses(index, selector, resource.name, beside)
         moved = [] if scope == ANY_NAMESPACE else elsewhere(index, resource, selector, scope)
         if meant or moved:
