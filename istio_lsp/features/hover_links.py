@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from istio_lsp.checks.selectors._pods import built_labels, default_install_selector, format_labels
+from istio_lsp.checks.pods import built_labels, default_install_selector, format_labels
 from istio_lsp.features.locate import (
     GATEWAY_HOST,
     MTLS_MODE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from istio_lsp.checks.selectors._pods import built_labels
+from istio_lsp.checks.pods import built_labels
 from istio_lsp.features.selection import selection
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import (

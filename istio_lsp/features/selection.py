@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from istio_lsp.checks.selectors._pods import RUNTIME_KEYS, built_labels, label_sets, selects, workloads_selected
+from istio_lsp.checks.pods import RUNTIME_KEYS, built_labels, label_sets, selects, workloads_selected
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import (
     MtlsDecision,

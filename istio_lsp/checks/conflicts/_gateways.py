@@ -9,7 +9,7 @@ combination cannot share a port, and all but one of the servers are dropped.
 
 from __future__ import annotations
 
-from istio_lsp.checks.conflicts._together import same_object, together, workloads_with
+from istio_lsp.checks.together import same_object, together, workloads_with
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import Gateway, GatewayServer, Workload

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeGuard
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule
-from istio_lsp.checks.conflicts._together import how_sure, same_object, together, workloads_with
+from istio_lsp.checks.together import how_sure, same_object, together, workloads_with
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.placeholders import is_placeholder
@@ -23,7 +23,7 @@ from istio_lsp.model.resources import Resource, SelectorPolicy, Workload
 @dataclass
 class Clash:
     other: SelectorPolicy
-    how: str  # how the workspace shows the two are deployed together (see _together)
+    how: str  # how the workspace shows the two are deployed together (see checks/together.py)
     shared: list[Workload] = field(default_factory=list)  # pods both select; empty for the same selector
 
 

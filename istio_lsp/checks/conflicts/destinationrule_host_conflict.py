@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
-from istio_lsp.checks.conflicts._together import how_sure, same_object, together
+from istio_lsp.checks.together import how_sure, same_object, together
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.model.hosts import host_candidates
 from istio_lsp.model.placeholders import is_placeholder

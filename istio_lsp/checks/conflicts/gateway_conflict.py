@@ -15,7 +15,7 @@ from istio_lsp.checks.conflicts._gateways import (
     server_kind,
     sni_hosts,
 )
-from istio_lsp.checks.conflicts._together import how_sure
+from istio_lsp.checks.together import how_sure
 from istio_lsp.index import FileSummary
 from istio_lsp.model.resources import Gateway, GatewayServer
 from istio_lsp.syntax import Span

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
 from istio_lsp.checks.conflicts._gateways import TLS, rivals, server_kind
-from istio_lsp.checks.conflicts._together import how_sure
+from istio_lsp.checks.together import how_sure
 from istio_lsp.index import FileSummary
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import Gateway, GatewayServer, Ref

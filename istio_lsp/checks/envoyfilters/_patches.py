@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeGuard
 
 from istio_lsp.checks.base import Fix, TextEdit
-from istio_lsp.checks.conflicts._together import same_object, together
+from istio_lsp.checks.together import same_object, together
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.placeholders import is_placeholder
@@ -68,7 +68,7 @@ def where(resource: Resource) -> str:
 @dataclass(frozen=True)
 class Neighbour:
     other: EnvoyFilter
-    how: str  # how the workspace shows the two are deployed together (see conflicts/_together)
+    how: str  # how the workspace shows the two are deployed together (see checks/together.py)
 
 
 def neighbours(index: WorkspaceIndex, ef: EnvoyFilter) -> list[Neighbour]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
-from istio_lsp.checks.conflicts._together import FILE, how_sure
 from istio_lsp.checks.envoyfilters._patches import (
     Partner,
     at,
@@ -17,6 +16,7 @@ from istio_lsp.checks.envoyfilters._patches import (
     priority_fix,
     version_partners,
 )
+from istio_lsp.checks.together import FILE, how_sure
 from istio_lsp.index import FileSummary
 from istio_lsp.model.resources import EnvoyFilter
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
-from istio_lsp.checks.conflicts._together import how_sure
 from istio_lsp.checks.envoyfilters._patches import (
     at,
     is_envoy_filter,
@@ -17,6 +16,7 @@ from istio_lsp.checks.envoyfilters._patches import (
     version_partners,
     where,
 )
+from istio_lsp.checks.together import how_sure
 from istio_lsp.index import FileSummary
 
 DOC = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
-from istio_lsp.checks.selectors._pods import format_labels, judgeable, together, workloads_selected
+from istio_lsp.checks.pods import format_labels, judgeable, together, workloads_selected
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.index.resolve import selecting_services
 from istio_lsp.model.hosts import ANY_NAMESPACE

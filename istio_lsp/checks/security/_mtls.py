@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from istio_lsp.checks.conflicts._together import BUILD, FILE, FOLDER, how_sure, together
+from istio_lsp.checks.together import BUILD, FILE, FOLDER, how_sure, together
 from istio_lsp.findings import Severity
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import mesh_wide, mtls_mode_of, peer_authentications

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Related, Rule, Severity
-from istio_lsp.checks.conflicts._together import how_sure, together
-from istio_lsp.checks.selectors._pods import judgeable, selects, workloads_selected
+from istio_lsp.checks.pods import judgeable, selects, workloads_selected
+from istio_lsp.checks.together import how_sure, together
 from istio_lsp.index import FileSummary, WorkspaceIndex
 from istio_lsp.model.hosts import ANY_NAMESPACE, gateway_key
 from istio_lsp.model.resources import Gateway, SelectorPolicy, VirtualService, Workload

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Rule, Severity
-from istio_lsp.checks.selectors._pods import format_labels, judgeable, workloads_selected
+from istio_lsp.checks.pods import format_labels, judgeable, workloads_selected
 from istio_lsp.index import FileSummary
 from istio_lsp.model.resources import SelectorPolicy
 

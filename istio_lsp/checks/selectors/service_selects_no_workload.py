@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, related_to
-from istio_lsp.checks.selectors._pods import (
+from istio_lsp.checks.pods import (
     NearMiss,
     any_could_match,
     elsewhere,

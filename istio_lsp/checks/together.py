@@ -1,4 +1,5 @@
-"""What the conflict checks share: whether two resources reach one cluster, one namespace, one object.
+"""Whether two resources reach one cluster, one namespace, one object: the evidence every check that
+joins two resources (conflicts, mTLS, EnvoyFilter order, gateway routes) grades its severity by.
 
 Two resources conflict only when both are applied. A repository often holds alternatives
 side by side (tutorial steps, samples, overlays for other clusters), so the workspace is

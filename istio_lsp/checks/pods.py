@@ -1,4 +1,5 @@
-"""What the workspace says about the pods a label selector picks, shared by the selector checks.
+"""What the workspace says about the pods a label selector picks, shared by the checks and features that
+follow selectors (the selector, port, gateway and security checks; hover and navigation).
 
 A selector that matches none of the workspace's workloads proves little: pods come from charts,
 operators and other repositories too. These helpers answer the questions that make it evidence:
