@@ -445,6 +445,12 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             if r.kind == "Sidecar":
                 provide(f"sidecar:{ns}", r)  # the Sidecars of a namespace must not apply to the same proxies
                 require(f"sidecar:{ns}")
+                for ref in r.egress_hosts:  # the services its egress imports, and where
+                    imported, _, host = ref.value.partition("/")
+                    for c in host_candidates(host, ns if imported in (".", "") else imported, domain):
+                        require(f"host:{c}")
+                    require(f"host:{host.lower()}")
+                    require("svcnamespaces:")
             # the pods its selector picks: of its namespace, of every one from the root namespace
             require(f"wl:{ANY_NAMESPACE if ns == settings.root_namespace else ns}")
         elif isinstance(r, EnvoyFilter):

@@ -478,6 +478,8 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
         policy.selector_span = content_span(doc, labels)
         policy.selector_flow = _flow(labels)
     policy.targeted = get(spec, "targetRef") is not None or bool(items(get(spec, "targetRefs")))
+    if base["kind"] == "Sidecar":
+        policy.egress_hosts = [ref for egress in items(get(spec, "egress")) for ref in _refs(doc, get(egress, "hosts"))]
     if base["kind"] == "PeerAuthentication":
         mode = path(spec, "mtls", "mode")
         policy.mtls_mode = scalar(mode)

@@ -343,6 +343,7 @@ class SelectorPolicy(Resource):
     selector_flow: bool = False  # the labels written as `{k: v}`
     # `targetRef`/`targetRefs` name what it applies to (a Gateway, a waypoint, a Service) instead of pods
     targeted: bool = False
+    egress_hosts: list[Ref] = field(default_factory=list)  # a Sidecar's `egress[].hosts`, `ns/dnsName`
     mtls_mode: str | None = None  # a PeerAuthentication's `mtls.mode`, as written
     mtls_span: Span | None = None  # that value
     port_mtls_modes: list[str] = field(default_factory=list)  # its `portLevelMtls` modes, as written
