@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from istio_lsp.checks.base import Context, Severity
+from istio_lsp.checks.base import Context, Related, Severity, related_to
 from istio_lsp.index.patches import may_be_patched
 from istio_lsp.index.resolve import HostResolution, gateways_named, resolve_host, resolve_rule_host
 from istio_lsp.model.placeholders import is_placeholder
@@ -97,6 +97,31 @@ def _declared_ports(provider: Resource) -> list[int] | None:
 
 def port_list(ports: list[int]) -> str:
     return ", ".join(str(p) for p in ports)
+
+
+def not_exposed(found: Exposure, host: str, number: int) -> str:
+    """The sentence that the services behind `host` do not expose port `number`, naming what they do."""
+    if found.single is not None:
+        return f"{found.single.display} does not expose port {number} (it exposes {port_list(found.ports[0])})"
+    listed = "; ".join(
+        f"{p.display}: {port_list(ports)}" for p, ports in zip(found.providers, found.ports, strict=True)
+    )
+    return f"None of the services `{host}` may mean exposes port {number} ({listed})"
+
+
+def target_port_hint(found: Exposure, number: int, advice: str) -> str:
+    """When `number` is a Service port's targetPort (the container port written for the Service port), the
+    sentence that says so, ending in `advice`; else nothing."""
+    mapped = mapped_to(found, number)
+    if not mapped:
+        return ""
+    ports = " or ".join(str(p) for p in mapped)
+    return f" {number} is the container port (targetPort) of Service port {ports}: {advice}."
+
+
+def exposing(found: Exposure) -> list[Related]:
+    """Each service behind the host, with the ports it exposes (a finding's related information)."""
+    return [related_to(p, f"exposes {port_list(ports)}") for p, ports in zip(found.providers, found.ports, strict=True)]
 
 
 # ---- where a route is used ----------------------------------------------------------------

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
-from istio_lsp.checks.ports._exposure import Exposure, exposure, mapped_to, port_list, unreachable_port
+from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit
+from istio_lsp.checks.ports._exposure import (
+    Exposure,
+    exposing,
+    exposure,
+    mapped_to,
+    not_exposed,
+    target_port_hint,
+    unreachable_port,
+)
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
 from istio_lsp.model.resources import Destination, VirtualService
@@ -85,27 +93,18 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
 def _finding(ctx: Context, vs: VirtualService, dest: Destination, found: Exposure) -> Finding:
     assert dest.port is not None and dest.port_span is not None
     host = dest.host.value
-    pairs = list(zip(found.providers, found.ports, strict=True))
-    if found.single is not None:
-        what = f"{found.single.display} does not expose port {dest.port} (it exposes {port_list(found.ports[0])})"
-    else:
-        listed = "; ".join(f"{p.display}: {port_list(ports)}" for p, ports in pairs)
-        what = f"None of the services `{host}` may mean exposes port {dest.port} ({listed})"
     severity, consequence = unreachable_port(dest)
-    message = f"{what}: Envoy has no cluster for `{host}:{dest.port}`, and {consequence}."
-    mapped = mapped_to(found, dest.port)
-    if mapped:
-        ports = " or ".join(str(p) for p in mapped)
-        message += (
-            f" {dest.port} is the container port (targetPort) of Service port {ports}: routes name the Service port."
-        )
+    message = (
+        f"{not_exposed(found, host, dest.port)}: Envoy has no cluster for `{host}:{dest.port}`, and {consequence}."
+    )
+    message += target_port_hint(found, dest.port, "routes name the Service port")
     return ctx.finding(
         RULE,
         vs,
         dest.port_span,
         message,
         severity=severity,
-        related=[related_to(p, f"exposes {port_list(ports)}") for p, ports in pairs],
+        related=exposing(found),
         fixes=_fixes(vs, dest, found),
     )
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit, related_to
-from istio_lsp.checks.ports._exposure import Exposure, mapped_to, port_list, rule_exposure
+from istio_lsp.checks.base import Context, Finding, Fix, Rule, Severity, TextEdit
+from istio_lsp.checks.ports._exposure import (
+    Exposure,
+    exposing,
+    mapped_to,
+    not_exposed,
+    rule_exposure,
+    target_port_hint,
+)
 from istio_lsp.index import FileSummary
 from istio_lsp.index.patches import may_be_patched
 from istio_lsp.model.resources import DestinationRule, PortSetting
@@ -88,30 +95,19 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
 
 def _finding(ctx: Context, rule: DestinationRule, setting: PortSetting, found: Exposure) -> Finding:
     assert setting.number is not None and rule.host is not None
-    host = rule.host.value
-    pairs = list(zip(found.providers, found.ports, strict=True))
-    if found.single is not None:
-        what = f"{found.single.display} does not expose port {setting.number} (it exposes {port_list(found.ports[0])})"
-    else:
-        listed = "; ".join(f"{p.display}: {port_list(ports)}" for p, ports in pairs)
-        what = f"None of the services `{host}` may mean exposes port {setting.number} ({listed})"
     scope = f"subset `{setting.subset}`" if setting.subset else "the host"
     message = (
-        f"{what}: Istio applies a port-level setting to the cluster of the service port it names, and there is "
-        f"none for {setting.number}, so this setting never applies; traffic to {scope} keeps the policy above it."
+        f"{not_exposed(found, rule.host.value, setting.number)}: Istio applies a port-level setting to the cluster of "
+        f"the service port it names, and there is none for {setting.number}, so this setting never applies; traffic "
+        f"to {scope} keeps the policy above it."
     )
-    mapped = mapped_to(found, setting.number)
-    if mapped:
-        ports = " or ".join(str(p) for p in mapped)
-        message += (
-            f" {setting.number} is the container port (targetPort) of Service port {ports}: name the Service port."
-        )
+    message += target_port_hint(found, setting.number, "name the Service port")
     return ctx.finding(
         RULE,
         rule,
         setting.span,
         message,
-        related=[related_to(p, f"exposes {port_list(ports)}") for p, ports in pairs],
+        related=exposing(found),
         fixes=_fixes(rule, setting, found),
     )
 
