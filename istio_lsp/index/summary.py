@@ -398,6 +398,8 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
     for r in resources:
         ns = r.namespace
         provide(f"ns:{ns}")
+        # which namespaces the files know, read by the checks that judge a namespace named in a field
+        provide(NAMESPACE_NAMES, part=r.name if r.kind == "Namespace" else ns)
         if isinstance(r, Service):
             provide(f"host:{service_fqdn(r.name, ns, domain)}", r)
             provide(f"svcns:{ns}")
@@ -512,6 +514,7 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
     return tuple(contributions), frozenset(requires)
 
 
+NAMESPACE_NAMES = "nsnames:"  # every file's namespaces: read by the checks that judge a namespace named in a field
 MUTUAL_ANYWHERE = "mutual:mesh"  # the DestinationRules that set ISTIO_MUTUAL, whatever their host
 VS_DESTINATION = "vsdest:"  # + host: the VirtualServices that route or mirror to the host
 UNKNOWN_DESTINATION = "vsdest:?"  # the VirtualServices with a subset of a host that is a placeholder

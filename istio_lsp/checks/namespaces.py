@@ -1,0 +1,60 @@
+"""Which namespaces the workspace knows, shared by the checks that judge a namespace named in a field
+(AuthorizationPolicy `namespaces`, `exportTo`, principals).
+
+A namespace the files never mention proves little: system namespaces, those of other repositories and
+those a pipeline creates exist without a manifest here. So these helpers give the checks what makes a
+finding evidence: the namespaces the files do mention, whether some file's namespace is only known at
+deploy time (then any name may be one of them), and the namespace names Istio's patterns accept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index.summary import NAMESPACE_NAMES
+from istio_lsp.model.hosts import ANY_NAMESPACE
+
+__all__ = ["NAMESPACE_NAMES", "KnownNamespaces", "known_namespaces", "namespace_pattern_matches"]
+
+# Namespaces every cluster has, with or without a manifest.
+CLUSTER_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+@dataclass(frozen=True)
+class KnownNamespaces:
+    names: frozenset[str]  # declared by a Namespace object, or holding a resource of the files
+    declared: frozenset[str]  # declared by a Namespace object
+    some_unknown: bool  # some resource's namespace is only set at deploy time
+
+    def knows(self, name: str) -> bool:
+        return name in self.names or name in CLUSTER_NAMESPACES
+
+
+def known_namespaces(index: WorkspaceIndex) -> KnownNamespaces:
+    key = "known_namespaces"
+    found = index.memo.get(key)
+    if found is None:
+        names: set[str] = set()
+        some_unknown = False
+        for namespace in list(index.by_namespace.keys()):
+            if not index.by_namespace.get(namespace):
+                continue
+            if namespace == ANY_NAMESPACE:
+                some_unknown = True
+            elif namespace:
+                names.add(namespace)
+        declared = frozenset(r.name for r in index.by_kind.lookup(f"{ANY_NAMESPACE}/Namespace") if r.name)
+        found = index.memo[key] = KnownNamespaces(frozenset(names) | declared, declared, some_unknown)
+    return found
+
+
+def namespace_pattern_matches(pattern: str, namespace: str) -> bool:
+    """Istio's namespace patterns: exact, `*`, `prefix*` or `*suffix`."""
+    if pattern == "*":
+        return True
+    if pattern.endswith("*"):
+        return namespace.startswith(pattern[:-1])
+    if pattern.startswith("*"):
+        return namespace.endswith(pattern[1:])
+    return namespace == pattern
