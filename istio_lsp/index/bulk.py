@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from istio_lsp.index.cache import FileState, SummaryCache, entry_key, pickle_summary, stat_of
+from istio_lsp.index.cache import FileState, SummaryCache, decode_summary, encode_summary, entry_key, stat_of
 from istio_lsp.index.config import ProjectConfigs
 from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize, uri_path
 from istio_lsp.settings import Settings
@@ -152,10 +151,10 @@ def _summarize_paths(
         if cache is not None:
             cache.put_many([(item[2], summary) for item, summary in zip(todo, batch, strict=True)])
         return
-    pickled: list[tuple[str, bytes]] = []
-    yield from _in_processes(todo, analyzer, workers, pickled.extend)
+    encoded: list[tuple[str, bytes]] = []
+    yield from _in_processes(todo, analyzer, workers, encoded.extend)
     if cache is not None:
-        cache.put_pickled(pickled)
+        cache.put_encoded(encoded)
 
 
 # The files a forked worker summarises: set just before the pool forks, so the workers
@@ -169,9 +168,9 @@ def _in_processes(
     workers: int,
     record: Callable[[list[tuple[str, bytes]]], None],
 ) -> Iterator[list[FileSummary]]:
-    """Summaries computed on `workers` processes. Each worker pickles its own summaries:
-    the parent unpickles them once and hands the same bytes to the cache, so the main
-    process, the bottleneck, never pickles a summary."""
+    """Summaries computed on `workers` processes. Each worker encodes its own summaries:
+    the parent decodes them once and hands the same bytes to the cache, so the main
+    process, the bottleneck, never encodes a summary."""
     # imported here: a warm start that parses nothing should not pay for loading them
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -196,7 +195,7 @@ def _in_processes(
                 blobs = future.result()
                 part = futures[future]
                 record([(todo[i][2], blob) for i, blob in zip(part, blobs, strict=True)])
-                yield [pickle.loads(blob) for blob in blobs]
+                yield [decode_summary(blob) for blob in blobs]
     finally:
         _inherited = []
 
@@ -209,4 +208,4 @@ def _summarize_chunk(files: list[tuple[str, str, Settings]], analyzer: DocumentA
     # A short-lived worker allocates many objects and frees them by reference counting:
     # the cycle collector would only walk them again and again.
     gc.disable()
-    return [pickle_summary(summarize(uri, text, settings, analyzer)) for uri, text, settings in files]
+    return [encode_summary(summarize(uri, text, settings, analyzer)) for uri, text, settings in files]

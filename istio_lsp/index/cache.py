@@ -16,12 +16,9 @@ reached are taken from it (`istio_lsp.checks.reuse`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
-import io
 import logging
 import os
-import pickle
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,12 +27,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from istio_lsp.findings import Finding
+from istio_lsp.index import codec
 from istio_lsp.index.summary import FileSummary, digest_of
 from istio_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 2
+SCHEMA = 3  # 3: rows are plain data (codec), no longer pickles
 # A file modified this close to the moment its state was recorded may change again within the
 # same timestamp tick (2 s on FAT): its stat proves nothing, its content is hashed (as git does).
 RACY_NS = 2_000_000_000
@@ -67,48 +65,17 @@ def entry_key(uri: str, digest: str, settings: Settings) -> str:
     return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
-# ---- pickling ---------------------------------------------------------------
-#
-# A summary holds dozens of slotted dataclasses (references, destinations, resources).
-# Their generated __setstate__ calls dataclasses.fields() for every object: most of the
-# time a warm start spends loading summaries. These are rebuilt from their field values
-# by one small function instead.
-
-_DATACLASS_SETSTATE = getattr(dataclasses, "_dataclass_setstate", None)
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+def encode_summary(summary: FileSummary) -> bytes:
+    """A summary as a cache row: plain data (`codec`), which reading can never turn into code."""
+    return codec.dumps(summary)
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-def _rebuild(cls: type, values: tuple[object, ...]) -> object:
-    obj: Any = object.__new__(cls)
-    for name, value in zip(_field_names(cls), values, strict=True):
-        object.__setattr__(obj, name, value)
-    return obj
-
-
-class _Pickler(pickle.Pickler):
-    def reducer_override(self, obj: object) -> Any:
-        cls = type(obj)
-        if _DATACLASS_SETSTATE is not None and getattr(cls, "__setstate__", None) is _DATACLASS_SETSTATE:
-            return _rebuild, (cls, tuple(getattr(obj, name) for name in _field_names(cls)))
-        return NotImplemented
-
-
-def _dumps(value: object) -> bytes:
-    """`value` pickled, dataclasses in the compact form `_rebuild` reads."""
-    buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    return buffer.getvalue()
-
-
-def pickle_summary(summary: FileSummary) -> bytes:
-    return _dumps(summary)
+def decode_summary(data: bytes) -> FileSummary:
+    """The summary a row holds; CodecError when it holds anything else."""
+    summary = codec.loads(data)
+    if not isinstance(summary, FileSummary):
+        raise codec.CodecError(f"a {type(summary).__name__}, not a summary")
+    return summary
 
 
 def snapshot_key(roots: Iterable[Path], settings: Settings, forced: dict[str, Any] | None = None) -> str:
@@ -121,7 +88,7 @@ def snapshot_key(roots: Iterable[Path], settings: Settings, forced: dict[str, An
     return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
-class FileState(NamedTuple):  # a tuple: thousands of them unpickle on every warm start
+class FileState(NamedTuple):  # a tuple: thousands of them load on every warm start
     """What a file was when it was read: its stat (taken before the read) and its content digest."""
 
     mtime_ns: int
@@ -221,21 +188,19 @@ class SummaryCache:
                 rows = self._db.execute(f"SELECT key, data FROM summaries WHERE key IN ({marks})", chunk)
                 for key, data in rows:
                     try:
-                        summary = pickle.loads(data)
-                    except Exception:
-                        continue
-                    if isinstance(summary, FileSummary):
-                        found[key] = summary
+                        found[key] = decode_summary(data)
+                    except codec.CodecError as exc:  # written by another version, damaged, or forged
+                        log.debug("summary cache entry %s ignored: %s", key, exc)
         except sqlite3.Error as exc:
             log.warning("summary cache read failed: %s", exc)
         return found
 
     def put_many(self, entries: Iterable[tuple[str, FileSummary]]) -> None:
         if self._db is not None:
-            self.put_pickled([(key, pickle_summary(summary)) for key, summary in entries])
+            self.put_encoded([(key, encode_summary(summary)) for key, summary in entries])
 
-    def put_pickled(self, rows: list[tuple[str, bytes]]) -> None:
-        """Store summaries already pickled with `pickle_summary` (by the worker that made them)."""
+    def put_encoded(self, rows: list[tuple[str, bytes]]) -> None:
+        """Store summaries already encoded with `encode_summary` (by the worker that made them)."""
         if self._db is None or not rows:
             return
         try:
@@ -259,33 +224,22 @@ class SummaryCache:
         if row is None:
             return None
         try:
-            snapshot = pickle.loads(row[0])
-        except Exception:
+            snapshot = codec.loads(row[0])
+        except codec.CodecError as exc:
+            log.debug("snapshot ignored: %s", exc)
             return None
-        return snapshot if _well_formed(snapshot) else None
+        return snapshot if isinstance(snapshot, Snapshot) else None
 
     def put_snapshot(self, key: str, snapshot: Snapshot) -> None:
         if self._db is None:
             return
         try:
-            data = _dumps(snapshot)
+            data = codec.dumps(snapshot)
             self._db.execute("INSERT OR REPLACE INTO snapshots (key, data) VALUES (?, ?)", (key, data))
-        except (sqlite3.Error, pickle.PicklingError) as exc:
+        except (sqlite3.Error, codec.CodecError) as exc:
             log.warning("summary cache write failed: %s", exc)
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-def _well_formed(snapshot: object) -> bool:
-    return (
-        isinstance(snapshot, Snapshot)
-        and isinstance(snapshot.started_ns, int)
-        and isinstance(snapshot.files, dict)
-        and all(isinstance(s, FileState) for s in snapshot.files.values())
-        and isinstance(snapshot.findings, dict)
-        and all(isinstance(f, Finding) for findings in snapshot.findings.values() for f in findings)
-        and isinstance(snapshot.lines, dict)
-    )
