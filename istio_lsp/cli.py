@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from istio_lsp import __version__
 from istio_lsp.findings import Finding, Severity
@@ -216,10 +216,18 @@ def display_path(uri: str) -> str:
         return path
 
 
+def _printable(text: str) -> str:
+    """A file name for a line of text output: control characters (a newline in a name) escaped, so one
+    finding stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
+
+
 def _text(findings: list[Finding], out: TextIO) -> None:
     for f in findings:
         out.write(
-            f"{display_path(f.uri)}:{f.span.start_line + 1}:{f.span.start_char + 1}: "
+            f"{_printable(display_path(f.uri))}:{f.span.start_line + 1}:{f.span.start_char + 1}: "
             f"{f.severity.label} [{f.code}] {f.message}\n"
         )
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
@@ -262,7 +270,9 @@ def _sarif(findings: list[Finding], out: TextIO) -> None:
             "name": rule.code,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.doc.split("\n\n")[0].replace("\n", " ")},
-            "helpUri": rule.doc_uri,
+            # code scanning shows `help` beside each result: the rule's whole page (a file URI would
+            # be dead there, and would tell the runner's paths)
+            "help": {"text": rule.doc, "markdown": rule.doc},
             "defaultConfiguration": {"level": _SARIF_LEVELS[rule.severity]},
         }
         for rule in RULES
@@ -279,7 +289,7 @@ def _sarif(findings: list[Finding], out: TextIO) -> None:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": display_path(f.uri).replace(os.sep, "/")},
+                            "artifactLocation": {"uri": quote(display_path(f.uri).replace(os.sep, "/"))},
                             "region": {
                                 "startLine": f.span.start_line + 1,
                                 "startColumn": f.span.start_char + 1,
@@ -318,11 +328,22 @@ def _github(findings: list[Finding], out: TextIO) -> None:
     levels = {Severity.ERROR: "error", Severity.WARNING: "warning"}
     for f in findings:
         level = levels.get(f.severity, "notice")
-        message = f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         out.write(
-            f"::{level} file={display_path(f.uri)},line={f.span.start_line + 1},col={f.span.start_char + 1},"
-            f"endLine={f.span.end_line + 1},endColumn={f.span.end_char + 1},title={f.code}::{message}\n"
+            f"::{level} file={_github_property(display_path(f.uri))},line={f.span.start_line + 1},"
+            f"col={f.span.start_char + 1},endLine={f.span.end_line + 1},endColumn={f.span.end_char + 1},"
+            f"title={_github_property(f.code)}::{_github_data(f.message)}\n"
         )
+
+
+def _github_data(text: str) -> str:
+    """A workflow command's message, escaped as the runner reads it: a newline cannot end the command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    """A workflow command's property value: besides the message's escapes, `:` and `,` would end it (a file
+    named `c,line=99` would forge the line)."""
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _REPORTERS = {"text": _text, "json": _json, "sarif": _sarif, "github": _github}

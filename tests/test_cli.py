@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import istio_lsp
-from istio_lsp.checks import RULES
+from istio_lsp.checks import RULES, RULES_BY_CODE
 
 SCRIPT = Path(sys.executable).parent / ("istio-lsp.exe" if os.name == "nt" else "istio-lsp")
 if SCRIPT.exists():
@@ -437,6 +437,47 @@ def test_github_format_escapes_messages(workspace: Path) -> None:
     (line,) = [line for line in lines if "title=destination-host-not-found" in line]
     assert "rat%25ings%0D%0Av2" in line
     assert GITHUB_LINE.match(line)
+
+
+# A file name that, written raw, would end a workflow command and start a forged one, or forge its line.
+FORGING_NAMES = ["x\n::error file=README.md,line=1::forged.yaml", "c,line=99,title=x.yaml", "a:b%0A.yaml"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="these names are not valid on Windows")
+def test_file_names_cannot_forge_output(workspace: Path) -> None:
+    folder = workspace / "names"
+    folder.mkdir()
+    for name in FORGING_NAMES:
+        (folder / name).write_text(ROUTES, encoding="utf-8")
+    github = run(workspace, "check", "--format", "github", "names").stdout.splitlines()
+    assert github and all(GITHUB_LINE.match(line) for line in github), github
+    files = {m["file"] for line in github if (m := GITHUB_LINE.match(line))}
+    assert files == {
+        "names/x%0A%3A%3Aerror file=README.md%2Cline=1%3A%3Aforged.yaml",
+        "names/c%2Cline=99%2Ctitle=x.yaml",
+        "names/a%3Ab%250A.yaml",
+    }
+    # text: one finding per line, whatever the name
+    text = run(workspace, "check", "names").stdout.splitlines()
+    assert text and all(line.startswith("names/") for line in text), text
+    assert any(line.startswith("names/x\\n::error file=README.md,line=1::forged.yaml:") for line in text)
+    # SARIF: a URI reference, percent-encoded
+    sarif = json.loads(run(workspace, "check", "--format", "sarif", "names").stdout)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {
+        "names/x%0A%3A%3Aerror%20file%3DREADME.md%2Cline%3D1%3A%3Aforged.yaml",
+        "names/c%2Cline%3D99%2Ctitle%3Dx.yaml",
+        "names/a%3Ab%250A.yaml",
+    }
+
+
+def test_sarif_rules_carry_their_page_not_a_local_path(workspace: Path) -> None:
+    sarif = json.loads(run(workspace, "check", "--format", "sarif", ".").stdout)
+    rules = {rule["id"]: rule for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert "file://" not in json.dumps(rules) and str(Path.home()) not in json.dumps(rules)
+    for code, rule in rules.items():
+        assert rule["help"]["markdown"] == RULES_BY_CODE[code].doc
+        assert "helpUri" not in rule
 
 
 # ---- exit codes ----------------------------------------------------------------------
