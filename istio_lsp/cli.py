@@ -18,7 +18,7 @@ from istio_lsp.index.bulk import read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
 from istio_lsp.index.config import ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.discovery import discover
-from istio_lsp.settings import Settings
+from istio_lsp.settings import Settings, pattern_problem
 
 # istio_lsp.checks (every rule) is imported only when something must be checked: a warm
 # run answered from the snapshot should not pay for loading seventy rules.
@@ -96,6 +96,9 @@ def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Proje
         _exit_on_problems(parser, [(args.config, f.span.start_line, f.message) for f in _problems(config)])
         base = base.with_values(config.values)
     if args.exclude:
+        bad = [f"{p!r} ({problem})" for p in args.exclude if (problem := pattern_problem(p)) is not None]
+        if bad:
+            parser.exit(2, f"istio-lsp: --exclude: not a gitignore-style pattern: {', '.join(bad)}\n")
         base = base.with_values({"exclude": (*base.exclude, *args.exclude)})
     forced: dict[str, Any] = {}
     for name, value in (("default_namespace", args.default_namespace), ("cluster_domain", args.cluster_domain)):
@@ -110,6 +113,13 @@ def _configs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Proje
             forced[name] = tuple(extra)
     # the single-valued flags are the workspace's settings too (the cluster domain keys the index)
     return ProjectConfigs(base.with_values({k: v for k, v in forced.items() if not isinstance(v, tuple)}), forced)
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except OSError:  # inside a folder that cannot be read
+        return False
 
 
 def _read_config_text(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
@@ -154,11 +164,17 @@ def _check_configuration(configs: ProjectConfigs, parser: argparse.ArgumentParse
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     configs = _configs(args, parser)
     settings = configs.base
-    missing = [p for p in args.paths if not Path(p).exists()]
+    missing = [p for p in args.paths if not _exists(p)]
     if missing:
-        parser.exit(2, f"istio-lsp: no such file or directory: {', '.join(missing)}\n")
+        parser.exit(2, f"istio-lsp: no such file or directory, or not readable: {', '.join(missing)}\n")
     started_ns = time.time_ns()
-    paths = list(dict.fromkeys(path for root in args.paths for path in discover(Path(root), settings.exclude, configs)))
+
+    def unreadable(error: OSError) -> None:
+        where = os.path.relpath(error.filename) if error.filename else "a folder"
+        print(f"istio-lsp: warning: cannot read {where} ({error.strerror or error}): not checked", file=sys.stderr)
+
+    found = (path for root in args.paths for path in discover(Path(root), settings.exclude, configs, unreadable))
+    paths = list(dict.fromkeys(found))
     _check_configuration(configs, parser)
     cache = SummaryCache(None if args.no_cache else cache_dir())
     key = snapshot_key(sorted({Path(root).resolve() for root in args.paths}), configs.base, configs.forced)

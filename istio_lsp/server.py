@@ -630,9 +630,12 @@ def _encoding(ls: IstioLanguageServer) -> str:
 
 def request_position(ls: IstioLanguageServer, uri: str, position: types.Position) -> tuple[str, str, int, int]:
     """(normalised uri, document text, line, UTF-16 character) for a request's position."""
-    doc = ls.workspace.get_text_document(uri)
-    text = doc.source
-    lines = doc.lines
+    doc = _document(ls, uri)
+    if doc is None and normalize(uri) in ls.index.files:
+        doc = ls.workspace.get_text_document(uri)  # a workspace file the client has not opened: its text on disk
+    # anything else the client did not open and the workspace does not hold is not read
+    text = doc.source if doc is not None else ""
+    lines = doc.lines if doc is not None else []
     line_text = lines[position.line] if position.line < len(lines) else ""
     return normalize(uri), text, position.line, units_to_utf16(line_text, position.character, _encoding(ls))
 

@@ -104,10 +104,16 @@ def parse_value(name: str, raw: Any) -> tuple[Any, str | None]:
         if isinstance(raw, str):
             raw = [raw]
         if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+            if name == "exclude":
+                bad = [f"{item!r} ({problem})" for item in raw if (problem := pattern_problem(item)) is not None]
+                usable = tuple(item for item in raw if pattern_problem(item) is None)
+                return usable, (f"not gitignore-style patterns, ignored: {', '.join(bad)}" if bad else None)
             return tuple(raw), None
         return None, f"expected a list of strings, got {raw!r}"
     if isinstance(default, dict):
-        if not (isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values())):
+        if isinstance(raw, dict):  # YAML 1.1 reads a bare `off` (or `no`) as false: the user meant "off"
+            raw = {k: "off" if v is False else v for k, v in raw.items()}
+        if not isinstance(raw, dict):
             return None, f"expected a mapping of rule codes to {', '.join(SEVERITY_NAMES)}, got {raw!r}"
         good = {str(k): v for k, v in raw.items() if v in SEVERITY_NAMES}
         bad = [f"{code}: {level!r}" for code, level in raw.items() if level not in SEVERITY_NAMES]
@@ -115,3 +121,14 @@ def parse_value(name: str, raw: Any) -> tuple[Any, str | None]:
             return good, f"{', '.join(bad)} is not one of {', '.join(SEVERITY_NAMES)}"
         return good, None
     return None, f"cannot read {raw!r}"
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a gitignore-style pattern cannot be used (`!` alone, `[z-a]`), None when it can."""
+    import pathspec  # here: settings without patterns should not pay for loading it
+
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except Exception as exc:  # pathspec raises its own errors and re.error
+        return str(exc) or type(exc).__name__
+    return None

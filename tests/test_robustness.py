@@ -271,7 +271,8 @@ def test_an_unreadable_path_is_skipped(tmp_path: Path) -> None:
     folder = tmp_path / "looks-like-a-file.yaml"
     folder.mkdir()
     summary = summarize_path(folder, SETTINGS)
-    assert summary.skipped is not None and summary.skipped.reason == "unreadable"
+    assert summary.skipped is not None and summary.skipped.reason == "not-a-file"
+    assert "a folder" in summary.skipped.message
     assert codes(_check_summary(summary)) == ["file-skipped"]
 
 

@@ -49,3 +49,27 @@ def test_the_vscode_extension_declares_every_analysis_setting() -> None:
         if isinstance(default, (bool, int, str)):
             assert entry["default"] == default, key
         assert f"`istioLsp.{key}`" in readme, key
+
+
+def test_a_bare_off_in_yaml_turns_a_rule_off() -> None:
+    # YAML 1.1 reads `off` unquoted as false: the map is kept, and false means "off"
+    config = read_config(
+        "file:///ws/.istio-lsp.yaml", "/ws/.istio-lsp.yaml", "severity:\n  unused-subset: off\n", top=True
+    )
+    assert config.values["severity"] == {"unused-subset": "off"}
+    assert not config.problems
+
+
+def test_a_bad_severity_keeps_the_good_ones() -> None:
+    settings, problems = Settings.from_dict({"severity": {"unused-subset": "hint", "weights-not-100": 3}})
+    assert settings.severity == {"unused-subset": "hint"}
+    assert problems and "weights-not-100: 3" in problems[0]
+
+
+def test_exclude_patterns_that_cannot_be_used_are_reported_and_left_out() -> None:
+    settings, problems = Settings.from_dict({"exclude": ["!", "vendor/", "[z-a]"]})
+    assert settings.exclude == ("vendor/",)
+    (problem,) = problems
+    assert "'!'" in problem and "'[z-a]'" in problem
+    settings, problems = Settings.from_dict({"exclude": "vendor/"})  # one string is one pattern
+    assert settings.exclude == ("vendor/",) and not problems

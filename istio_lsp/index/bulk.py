@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,27 +21,59 @@ PARALLEL_THRESHOLD = 64
 
 
 def read_manifest(path: Path, settings: Settings) -> tuple[str, str] | FileSummary:
-    """(uri, text) of a file, or the skipped summary of one that cannot or should not be parsed."""
-    uri = path.resolve().as_uri()
+    """(uri, text) of a file, or the skipped summary of one that cannot or should not be parsed.
+
+    Only regular files are read, and never more than `maxFileSize` bytes: a pipe would block, a
+    device (a link to `/dev/zero`) would never end."""
+    uri = file_uri(path)
+    if path.is_symlink() and not path.exists():  # exists() follows the link: a loop, or a target that is gone
+        return skipped_summary(uri, "unreadable", "File skipped: a symbolic link that leads nowhere (or to itself).")
     skip = not_applied_as_is(path)
     if skip is not None:
         return skipped_summary(uri, *skip)
+    limit = settings.max_file_size
     try:
-        size = path.stat().st_size
-        if size > settings.max_file_size:
-            return skipped_summary(
-                uri,
-                "too-large",
-                f"File skipped: {size / 1_048_576:.1f} MB is above the "
-                f"{settings.max_file_size / 1_048_576:.1f} MB limit (setting maxFileSize).",
-            )
-        data = path.read_bytes()
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            why = f"File skipped: {_special(st.st_mode)}, not a file: it is never read."
+            return skipped_summary(uri, "not-a-file", why)
+        if st.st_size > limit:
+            return skipped_summary(uri, "too-large", _too_large(st.st_size, limit))
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:  # it grew since its size was read
+            return skipped_summary(uri, "too-large", _too_large(len(data), limit))
     except OSError as exc:
         return skipped_summary(uri, "unreadable", f"File skipped: cannot read it ({exc.strerror or exc}).")
     text = decode(data)
     if text is None:
         return skipped_summary(uri, "binary", "File skipped: it is not UTF-8 text.")
     return uri, text
+
+
+def file_uri(path: Path) -> str:
+    """The URI a file is indexed under: its real path, or where it lies when that cannot be known (a link
+    that leads back to itself)."""
+    try:
+        return path.resolve().as_uri()
+    except (OSError, RuntimeError):
+        return path.absolute().as_uri()
+
+
+def _special(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "a special file"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"File skipped: {size / 1_048_576:.1f} MB is above the {limit / 1_048_576:.1f} MB limit (setting maxFileSize)."
+    )
 
 
 def not_applied_as_is(path: Path) -> tuple[str, str] | None:
@@ -123,7 +156,7 @@ def _summarize_paths(
     keyed: list[_Todo] = []
     for path in paths:
         stat = stat_of(path) if states is not None else None
-        settings = configs.settings_for(uri_path(path.resolve().as_uri()))
+        settings = configs.settings_for(uri_path(file_uri(path)))
         read = read_manifest(path, settings)
         if isinstance(read, FileSummary):
             ready.append(read)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ from istio_lsp.index.bulk import read_manifest
 from istio_lsp.index.config import CONFIG_FILES, ConfigProblem, ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, summarize, uri_path
 from istio_lsp.model.kustomization import KUSTOMIZATION_FILES
-from istio_lsp.settings import Settings
+from istio_lsp.settings import Settings, pattern_problem
 from istio_lsp.syntax import Span
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -23,22 +23,34 @@ if TYPE_CHECKING:
 
 
 def exclusion(patterns: Iterable[str]) -> pathspec.PathSpec:
+    """The patterns as one matcher; a pattern that is not gitignore-style is left out (the settings
+    report it where it is written)."""
     import pathspec  # here: a warm `check` without patterns should not pay for loading it
 
-    return pathspec.GitIgnoreSpec.from_lines(list(patterns))
+    return pathspec.GitIgnoreSpec.from_lines([p for p in patterns if pattern_problem(p) is None])
 
 
-def discover(root: Path, patterns: Iterable[str] = (), configs: ProjectConfigs | None = None) -> Iterator[Path]:
+def discover(
+    root: Path,
+    patterns: Iterable[str] = (),
+    configs: ProjectConfigs | None = None,
+    on_error: Callable[[OSError], None] | None = None,
+) -> Iterator[Path]:
     """YAML and kustomization files under `root`, skipping VCS and dependency folders and gitignore-style
     `patterns` (relative to `root`). With `configs`, the project configuration files met on the way
-    are read into it, and the `exclude` patterns of each apply below its folder."""
+    are read into it, and the `exclude` patterns of each apply below its folder.
+
+    Only what lies in `root` is yielded: a symbolic link that leads out of it is not followed (a
+    link inside a repository must not make the tool read, and report, files elsewhere on the
+    machine). A folder that cannot be read is passed to `on_error`."""
     patterns = list(patterns)
     spec = exclusion(patterns) if patterns else None
-    if root.is_file():
-        if configs is not None and root.name in CONFIG_FILES:
+    if not root.is_dir():  # a file named on the command line (reading it says what it is)
+        if configs is not None and root.name in CONFIG_FILES and root.is_file():
             load_config(configs, root, top=True)
         yield root
         return
+    real_root = root.resolve()
     scoped: list[tuple[str, pathspec.PathSpec]] = []  # (folder, spec) of configurations that exclude
 
     def excluded(path: str, is_dir: bool) -> bool:
@@ -52,7 +64,7 @@ def discover(root: Path, patterns: Iterable[str] = (), configs: ProjectConfigs |
                 return True
         return False
 
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, onerror=on_error):
         if configs is not None:
             for name in CONFIG_FILES:
                 if name in files:
@@ -62,7 +74,17 @@ def discover(root: Path, patterns: Iterable[str] = (), configs: ProjectConfigs |
         dirs[:] = [d for d in sorted(dirs) if d not in SKIPPED_DIRS and not excluded(os.path.join(folder, d), True)]
         for name in sorted(files):
             if is_manifest_path(name) and not excluded(os.path.join(folder, name), False):
-                yield Path(folder) / name
+                path = Path(folder) / name
+                if not path.is_symlink() or _inside(path, real_root):
+                    yield path
+
+
+def _inside(link: Path, root: Path) -> bool:
+    """Whether a symbolic link leads into `root` (a loop counts as inside: reading it reports the loop)."""
+    try:
+        return link.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):
+        return True
 
 
 def load_config(configs: ProjectConfigs, path: Path, *, top: bool) -> ProjectConfig:

@@ -1,0 +1,155 @@
+"""A workspace with hostile entries beside a known-bad file (issue 16): the CLI reports the known-bad
+file's findings with no traceback, and the server publishes them and answers requests; nothing outside
+the workspace is read.
+
+The entries: a symbolic link loop, a FIFO, a link to `/dev/zero`, a link to a file outside the
+workspace, a folder named like a manifest. Each used to hang, crash, exhaust memory or leak."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient, client_capabilities
+
+from tests.e2e.conftest import SERVER, accept_registrations, uri_of
+from tests.e2e.helpers import has_code, wait_for
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs and symbolic links (POSIX)")
+
+BAD = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v9}
+"""
+SECRET = """\
+apiVersion: v1
+kind: Service
+metadata: {name: secret-service, namespace: shop}
+spec:
+  selector: {app: secret}
+  ports: [{name: http, port: 80}]
+"""
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "bad.yaml").write_text(BAD, encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text(SECRET, encoding="utf-8")
+    (root / "secret.yaml").symlink_to(outside / "secret.yaml")
+    (root / "loop.yaml").symlink_to(root / "loop.yaml")
+    (root / "zero.yaml").symlink_to("/dev/zero")
+    os.mkfifo(root / "pipe.yaml")
+    (root / "folder.yaml").mkdir()
+    return root
+
+
+def _check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": ""}
+    command = [sys.executable, "-m", "istio_lsp", "check", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_cli_reports_the_known_bad_file_and_skips_the_rest(hostile: Path) -> None:
+    result = _check(hostile.parent, "ws")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ws/bad.yaml:8:") and "[subset-without-destinationrule]" in line for line in lines)
+    assert any(line.startswith("ws/loop.yaml:1:1: information [file-skipped]") for line in lines), lines
+    assert any(line.startswith("ws/pipe.yaml:1:1: information [file-skipped]") and "a pipe" in line for line in lines)
+    # nothing outside the folder is read or reported: the linked Service and the device
+    assert "secret" not in result.stdout and "zero.yaml" not in result.stdout
+
+
+def test_special_files_named_on_the_command_line_are_skipped_not_read(hostile: Path) -> None:
+    result = _check(hostile, "zero.yaml", "pipe.yaml")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0
+    assert "dev/zero:1:1: information [file-skipped] File skipped: a device, not a file" in result.stdout
+    assert "pipe.yaml:1:1: information [file-skipped] File skipped: a pipe, not a file" in result.stdout
+
+
+def test_an_invalid_exclude_pattern_is_a_clear_error(hostile: Path) -> None:
+    for pattern in ("!", "[z-a]"):
+        result = _check(hostile, "--exclude", pattern, ".")
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "not a gitignore-style pattern" in result.stderr
+
+
+def test_an_invalid_exclude_in_a_project_file_is_reported(hostile: Path) -> None:
+    (hostile / ".istio-lsp.yaml").write_text("exclude: ['!', 'vendor/']\n", encoding="utf-8")
+    result = _check(hostile, ".")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "not gitignore-style patterns, ignored: '!'" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root reads every folder")
+def test_an_unreadable_folder_is_named_not_skipped_silently(hostile: Path) -> None:
+    locked = hostile / "locked"
+    locked.mkdir()
+    (locked / "app.yaml").write_text(BAD, encoding="utf-8")
+    locked.chmod(0)
+    try:
+        result = _check(hostile.parent, "ws")
+        assert "Traceback" not in result.stderr
+        assert "cannot read ws/locked" in result.stderr
+        inside = _check(hostile.parent, "ws/locked/app.yaml")
+        assert inside.returncode == 2 and "Traceback" not in inside.stderr
+    finally:
+        locked.chmod(0o755)
+
+
+# ---- the server ---------------------------------------------------------------------------------
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient, hostile: Path):
+    accept_registrations(lsp_client)
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            workspace_folders=[types.WorkspaceFolder(uri=uri_of(hostile), name="ws")],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_server_publishes_despite_hostile_entries(client: LanguageClient, hostile: Path) -> None:
+    uri = uri_of(hostile / "bad.yaml")
+    await wait_for(has_code(client, uri, "subset-without-destinationrule"), timeout=30)
+    assert not any("secret" in published for published in client.diagnostics)
+    # a request still gets its answer
+    hover = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(7, 24))
+    )
+    assert hover is not None
+
+
+async def test_a_file_outside_the_workspace_is_never_read(client: LanguageClient, hostile: Path) -> None:
+    await wait_for(has_code(client, uri_of(hostile / "bad.yaml"), "subset-without-destinationrule"), timeout=30)
+    outside = (hostile.parent / "outside" / "secret.yaml").resolve().as_uri()
+    for line, character in ((2, 20), (4, 15)):  # the Service's name, its selector
+        hover = await client.text_document_hover_async(
+            types.HoverParams(types.TextDocumentIdentifier(outside), types.Position(line, character))
+        )
+        assert hover is None
+    symbols = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(types.TextDocumentIdentifier(outside))
+    )
+    assert not symbols
