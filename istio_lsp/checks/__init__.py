@@ -13,6 +13,7 @@ Rules are grouped by what they are about, one package each:
 - `security`: TLS that leaves a server unverified, policies that cannot hold;
 - `istio_annotations`: Istio annotations on any resource: unknown, misplaced, malformed, deprecated, alpha;
 - `envoyfilters`: EnvoyFilter patches whose effect depends on order or that cannot apply as written;
+- `providers`: telemetry and external-authorization providers against the mesh configuration;
 - `routes`: what Envoy makes of a VirtualService's routes;
 - `traffic_policies`: what Envoy makes of a DestinationRule's traffic policy for the pods behind it.
 
@@ -38,6 +39,7 @@ from istio_lsp.checks import (
     gateways,
     istio_annotations,
     ports,
+    providers,
     references,
     routes,
     schema,
@@ -84,6 +86,7 @@ RULES: tuple[Rule, ...] = tuple(
         security,
         istio_annotations,
         envoyfilters,
+        providers,
         routes,
         traffic_policies,
     )

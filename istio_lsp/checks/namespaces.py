@@ -1,5 +1,6 @@
 """Which namespaces the workspace knows, shared by the checks that judge a namespace named in a field
-(AuthorizationPolicy `namespaces`, `exportTo`, principals).
+(AuthorizationPolicy `namespaces`, `exportTo`, principals), and the Namespace objects whose labels
+decide how pods run (sidecar injection, ambient mode).
 
 A namespace the files never mention proves little: system namespaces, those of other repositories and
 those a pipeline creates exist without a manifest here. So these helpers give the checks what makes a
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.summary import NAMESPACE_NAMES
 from istio_lsp.model.hosts import ANY_NAMESPACE
+from istio_lsp.model.resources import Resource
 
-__all__ = ["NAMESPACE_NAMES", "KnownNamespaces", "known_namespaces", "namespace_pattern_matches"]
+__all__ = ["NAMESPACE_NAMES", "KnownNamespaces", "known_namespaces", "namespace_objects", "namespace_pattern_matches"]
 
 # Namespaces every cluster has, with or without a manifest.
 CLUSTER_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
@@ -58,3 +60,13 @@ def namespace_pattern_matches(pattern: str, namespace: str) -> bool:
     if pattern.startswith("*"):
         return namespace.endswith(pattern[1:])
     return namespace == pattern
+
+
+def namespace_objects(index: WorkspaceIndex, namespace: str, near: Resource) -> list[Resource]:
+    """The Namespace objects of that name the files hold (their labels: injection, ambient mode): those
+    deployed with `near` if any, else all."""
+    if namespace == ANY_NAMESPACE:
+        return []
+    found = [r for r in index.named(namespace) if r.kind == "Namespace"]
+    beside = [r for r in found if index.deployed_together(r.uri, near.uri)]
+    return beside or found

@@ -41,6 +41,8 @@ from istio_lsp.model.resources import (
     DestinationRule,
     EnvoyFilter,
     Gateway,
+    KubernetesGateway,
+    MeshConfigSource,
     Resource,
     Scaler,
     SelectorPolicy,
@@ -400,6 +402,14 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
         provide(f"ns:{ns}")
         # which namespaces the files know, read by the checks that judge a namespace named in a field
         provide(NAMESPACE_NAMES, part=r.name if r.kind == "Namespace" else ns)
+        if isinstance(r, (VirtualService, DestinationRule, ServiceEntry, Service)) and any(
+            e.strip() not in ("", ".", "*", "~") for e in r.export_to
+        ):
+            require(NAMESPACE_NAMES)  # an exportTo entry naming a namespace: one the files know?
+        if r.kind == "Namespace":  # its labels: ambient mode, sidecar injection (read by the Sidecars in it)
+            provide(f"nsobj:{r.name}", r, r.labels)
+        if r.kind == "ServiceAccount":
+            provide(f"sa:{ns}", part=r.name)  # the identities of a namespace, read by AuthorizationPolicy principals
         if isinstance(r, Service):
             provide(f"host:{service_fqdn(r.name, ns, domain)}", r)
             provide(f"svcns:{ns}")
@@ -411,6 +421,8 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
         elif isinstance(r, Workload):
             provide(f"svcns:{ns}")
             provide(f"wl:{ns}", r)
+            if r.kind == "Deployment" and r.labels.get("app") == "istiod":
+                require(f"ra:{ANY_NAMESPACE}")  # the RequestAuthentications whose keys istiod fetches
         elif isinstance(r, Scaler):
             provide(f"wl:{ns}", r)  # the replicas of the workload it scales
         elif isinstance(r, ServiceEntry):
@@ -426,7 +438,13 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             for port in {s.port for s in r.servers if s.port is not None}:
                 provide(f"gwport:{port}", r)  # the Gateways of a port meet there (conflicts, shared certificates)
                 require(f"gwport:{port}")
+        elif isinstance(r, KubernetesGateway):
+            provide(f"gw:{ns}/{r.name}", r)  # its listeners' hostnames, read by the VirtualServices bound to it
+        elif isinstance(r, MeshConfigSource):
+            provide(MESH_CONFIG, r)
         elif isinstance(r, SelectorPolicy):
+            if r.providers:  # the extension providers of the mesh configuration
+                require(MESH_CONFIG)
             if r.kind == "RequestAuthentication":
                 provide(f"ra:{ns}", r)  # which pods validate tokens, read by routes on JWT claims
             if r.kind == "PeerAuthentication":
@@ -437,6 +455,8 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                     require(key)
                 if ns == settings.root_namespace:
                     require(MUTUAL_ANYWHERE)
+            if r.kind == "AuthorizationPolicy" and r.rule_values:
+                _rule_value_contributions(r, domain, require)
             if r.kind == "AuthorizationPolicy" and r.peer_identity:
                 # whether its pods receive mTLS: their PeerAuthentications, the DestinationRules towards them
                 # (and the Services whose DestinationRules those are)
@@ -444,9 +464,13 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                     require(f"pa:{n}")
                     require(f"mtlsdr:{n}")
                 require(f"svcport:{ns}")
+            selected_gateway = (r.selector or {}).get("gateway.networking.k8s.io/gateway-name")
+            if selected_gateway and not r.targeted:  # the Gateway API Gateway it selects (a waypoint?)
+                require(f"gw:{ANY_NAMESPACE if ns == settings.root_namespace else ns}/{selected_gateway}")
             if r.kind == "Sidecar":
                 provide(f"sidecar:{ns}", r)  # the Sidecars of a namespace must not apply to the same proxies
                 require(f"sidecar:{ns}")
+                require(f"nsobj:{ns}")  # whether its namespace is in ambient mode
                 for ref in r.egress_hosts:  # the services its egress imports, and where
                     imported, _, host = ref.value.partition("/")
                     for c in host_candidates(host, ns if imported in (".", "") else imported, domain):
@@ -514,10 +538,38 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
     return tuple(contributions), frozenset(requires)
 
 
+MESH_CONFIG = "meshcfg:"  # the mesh configurations the workspace holds (their extension providers)
 NAMESPACE_NAMES = "nsnames:"  # every file's namespaces: read by the checks that judge a namespace named in a field
 MUTUAL_ANYWHERE = "mutual:mesh"  # the DestinationRules that set ISTIO_MUTUAL, whatever their host
 VS_DESTINATION = "vsdest:"  # + host: the VirtualServices that route or mirror to the host
 UNKNOWN_DESTINATION = "vsdest:?"  # the VirtualServices with a subset of a host that is a placeholder
+
+
+def _rule_value_contributions(policy: SelectorPolicy, domain: str, require: Callable[[str], None]) -> None:
+    """What the checks of an AuthorizationPolicy's `namespaces`, `principals` and `hosts` read: the namespaces the
+    files know, the workloads and ServiceAccounts of a principal's namespace, the providers of a short host."""
+    for item in policy.rule_values:
+        value = item.value.value
+        if item.key in ("namespaces", "notNamespaces"):
+            require(NAMESPACE_NAMES)
+        elif item.key in ("principals", "notPrincipals", "serviceAccounts", "notServiceAccounts"):
+            if item.key.endswith("rincipals"):
+                namespaces = _PRINCIPAL_NAMESPACE.findall(value)
+            else:  # `ns/name`, or `name` in the policy's namespace
+                namespaces = [value.rpartition("/")[0] or policy.namespace]
+            for namespace in namespaces:
+                require(f"wl:{namespace}")
+                require(f"sa:{namespace}")
+        elif "*" not in value and value.count(".") <= 1:  # a host that may name a service of the cluster
+            host = value.rpartition(":")[0] if value.rpartition(":")[2].isdigit() else value
+            require(NAMESPACE_NAMES)
+            for c in host_candidates(host, policy.namespace, domain):
+                require(f"host:{c}")
+            require(f"svcns:{host.partition('.')[2].lower() or policy.namespace}")
+            require("svcnamespaces:")  # the Services of the namespace, for "did you mean"
+
+
+_PRINCIPAL_NAMESPACE = re.compile(r"/ns/([^/*]+)/")  # the namespace a principal `<td>/ns/<ns>/sa/<sa>` names
 
 
 def _mtls_contributions(

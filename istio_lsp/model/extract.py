@@ -6,10 +6,12 @@ import textwrap
 from collections.abc import Callable
 
 from istio_lsp.model.hosts import ANY_NAMESPACE
+from istio_lsp.model.placeholders import has_placeholder_text
 from istio_lsp.model.resources import (
     CLUSTER_SCOPED_KINDS,
     ISTIO_KINDS,
     WORKLOAD_KINDS,
+    Container,
     ContainerPort,
     Delegate,
     Destination,
@@ -17,13 +19,19 @@ from istio_lsp.model.resources import (
     EnvoyFilter,
     EnvoyPatch,
     Gateway,
+    GatewayListener,
     GatewayServer,
     HttpRule,
+    JwtKeySource,
+    KubernetesGateway,
+    MeshConfigSource,
     OutlierPolicy,
     PortSetting,
+    ProviderUse,
     Ref,
     Resource,
     RouteRule,
+    RuleValue,
     Scaler,
     SelectorPolicy,
     Service,
@@ -37,6 +45,7 @@ from istio_lsp.model.resources import (
 )
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
 from istio_lsp.syntax.nodes import get, integer, is_plain, items, key_node, pairs, path, scalar, string_map
+from istio_lsp.syntax.parser import parse_document
 
 MAX_DEPTH = 10_000
 # istioctl's annotation that silences analyzer messages on one resource
@@ -142,6 +151,16 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         return builder(doc, base, spec)
     if kind == "Telemetry" and group == "telemetry.istio.io":
         return _selector_policy(doc, base, spec)
+    if kind == "WasmPlugin" and group == "extensions.istio.io":
+        return _selector_policy(doc, base, spec)
+    if kind == "Gateway" and group == "gateway.networking.k8s.io":
+        return _kubernetes_gateway(doc, base, spec)
+    if kind == "ConfigMap" and api_version == "v1" and (name == "istio" or name.startswith("istio-")):
+        mesh = path(node, "data", "mesh")
+        if mesh is not None:
+            return _mesh_config(base, scalar(mesh))
+    if kind == "IstioOperator" and group == "install.istio.io" and get(spec, "meshConfig") is not None:
+        return _mesh_config(base, get(spec, "meshConfig"))
     if kind == "EnvoyFilter" and group == "networking.istio.io":
         return _envoy_filter(doc, base, spec)
     if kind == "Service" and api_version == "v1":
@@ -163,6 +182,7 @@ def _virtual_service(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
     vs.hosts = _refs(doc, get(spec, "hosts"))
     vs.gateways = _refs(doc, get(spec, "gateways"))
     vs.export_to = _strings(get(spec, "exportTo"))
+    vs.export_to_refs = _refs(doc, get(spec, "exportTo"))
     vs.spec_gateway_count = len(vs.gateways)
     seen: set[int] = set()
     for protocol in ("http", "tcp", "tls"):
@@ -368,6 +388,7 @@ def _destination_rule(doc: YamlDocument, base: dict, spec: Node | None) -> Resou
     dr = DestinationRule(**base)
     dr.host = _ref(doc, get(spec, "host"))
     dr.export_to = _strings(get(spec, "exportTo"))
+    dr.export_to_refs = _refs(doc, get(spec, "exportTo"))
     dr_selector = path(spec, "workloadSelector", "matchLabels")
     dr.workload_selector = string_map(dr_selector)
     dr.workload_selector_span = _span_or_none(doc, dr_selector)
@@ -443,6 +464,20 @@ def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     return gateway
 
 
+def _kubernetes_gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    gateway = KubernetesGateway(**base, class_name=scalar(get(spec, "gatewayClassName")))
+    for listener in items(get(spec, "listeners")):
+        gateway.listeners.append(
+            GatewayListener(
+                name=scalar(get(listener, "name")),
+                hostname=_ref(doc, get(listener, "hostname")),
+                protocol=scalar(get(listener, "protocol")),
+                span=content_span(doc, listener),
+            )
+        )
+    return gateway
+
+
 def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     entry = ServiceEntry(**base)
     entry.hosts = _refs(doc, get(spec, "hosts"))
@@ -454,6 +489,7 @@ def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource
     entry.workload_selector = string_map(entry_selector)
     entry.workload_selector_span = _span_or_none(doc, entry_selector)
     entry.export_to = _strings(get(spec, "exportTo"))
+    entry.export_to_refs = _refs(doc, get(spec, "exportTo"))
     numbers = [integer(get(port, "number")) for port in items(get(spec, "ports"))]
     entry.ports = [p for p in numbers if p is not None]
     entry.ports_complete = len(entry.ports) == len(numbers)
@@ -478,8 +514,11 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
         policy.selector_span = content_span(doc, labels)
         policy.selector_flow = _flow(labels)
     policy.targeted = get(spec, "targetRef") is not None or bool(items(get(spec, "targetRefs")))
+    policy.selector_entry = _key_value_span(doc, spec, "workloadSelector" if base["kind"] == "Sidecar" else "selector")
     if base["kind"] == "Sidecar":
         policy.egress_hosts = [ref for egress in items(get(spec, "egress")) for ref in _refs(doc, get(egress, "hosts"))]
+    if base["kind"] == "RequestAuthentication":
+        policy.key_sources = _key_sources(doc, spec)
     if base["kind"] == "PeerAuthentication":
         mode = path(spec, "mtls", "mode")
         policy.mtls_mode = scalar(mode)
@@ -489,7 +528,94 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
     elif base["kind"] == "AuthorizationPolicy":
         policy.action = scalar(get(spec, "action"))
         policy.peer_identity = _peer_identity(doc, spec)
+        policy.rule_values = _rule_values(doc, spec)
+        provider = path(spec, "provider", "name")
+        if policy.action == "CUSTOM" and (ref := _ref(doc, provider)) is not None:
+            policy.providers = [ProviderUse("authorization", ref, ref.span)]
+    elif base["kind"] == "Telemetry":
+        policy.providers = _telemetry_providers(doc, spec)
     return policy
+
+
+TELEMETRY_SIGNALS = ("tracing", "metrics", "accessLogging")
+
+
+def _telemetry_providers(doc: YamlDocument, spec: Node | None) -> list[ProviderUse]:
+    found: list[ProviderUse] = []
+    for signal in TELEMETRY_SIGNALS:
+        for entry in items(get(spec, signal)):
+            disabled = scalar(get(entry, "disabled")) == "true"
+            names = [_ref(doc, get(p, "name")) for p in items(get(entry, "providers"))]
+            refs = [ref for ref in names if ref is not None]
+            if refs:
+                found.extend(ProviderUse(signal, ref, ref.span, disabled) for ref in refs)
+            elif not names:
+                first = next(pairs(entry), None) if isinstance(entry, MappingNode) and not _flow(entry) else None
+                first_key = doc.span_of(first[0]) if first is not None else None
+                found.append(ProviderUse(signal, None, content_span(doc, entry), disabled, first_key))
+    return found
+
+
+def _mesh_config(base: dict, mesh: Node | str | None) -> Resource:
+    """The providers of a mesh configuration: a mapping (IstioOperator), or the YAML text of a ConfigMap."""
+    source = MeshConfigSource(**base)
+    if isinstance(mesh, str):
+        if has_placeholder_text(mesh):
+            source.readable = False
+            return source
+        parsed = parse_document(mesh)
+        if parsed.error is not None:
+            source.readable = False
+            return source
+        mesh = parsed.root
+    if mesh is not None and not isinstance(mesh, MappingNode):
+        source.readable = False
+        return source
+    for provider in items(get(mesh, "extensionProviders")):
+        name = scalar(get(provider, "name"))
+        if name is not None:
+            kinds = [key.value for key, _ in pairs(provider) if key.value != "name"]
+            source.extension_providers[name] = kinds[0] if kinds else ""
+    for signal, names in pairs(get(mesh, "defaultProviders")):
+        source.default_providers[signal.value] = [n for n in map(scalar, items(names)) if n is not None]
+    return source
+
+
+# the list fields of an AuthorizationPolicy rule that `rule_values` keeps: (rule key, item key, fields)
+RULE_VALUE_FIELDS = (
+    (
+        "from",
+        "source",
+        ("principals", "notPrincipals", "serviceAccounts", "notServiceAccounts", "namespaces", "notNamespaces"),
+    ),
+    ("to", "operation", ("hosts", "notHosts")),
+)
+
+
+def _rule_values(doc: YamlDocument, spec: Node | None) -> list[RuleValue]:
+    """The values of the callers and hosts an AuthorizationPolicy's rules name, each with its field."""
+    found: list[RuleValue] = []
+    seen: set[int] = set()
+    for _, rule in _once(seen, get(spec, "rules")):
+        for side, holder, fields in RULE_VALUE_FIELDS:
+            for _, entry in _once(seen, get(rule, side)):
+                values = get(entry, holder)
+                for name in fields:
+                    for _, item in _once(seen, get(values, name)):
+                        ref = _ref(doc, item)
+                        if ref is not None:
+                            found.append(RuleValue(name, ref))
+    return found
+
+
+def _key_sources(doc: YamlDocument, spec: Node | None) -> list[JwtKeySource]:
+    """A RequestAuthentication's `jwtRules[]` whose keys are fetched: those without inline `jwks`."""
+    found: list[JwtKeySource] = []
+    for rule in items(get(spec, "jwtRules")):
+        if not scalar(get(rule, "jwks")):
+            uri, issuer = _ref(doc, get(rule, "jwksUri")), _ref(doc, get(rule, "issuer"))
+            found.append(JwtKeySource(uri if uri and uri.value else None, issuer if issuer and issuer.value else None))
+    return found
 
 
 IDENTITY_SOURCES = ("principals", "notPrincipals", "namespaces", "notNamespaces")
@@ -576,6 +702,7 @@ def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Re
                 name=scalar(get(port, "name")),
                 port=integer(get(port, "port")),
                 target_port=scalar(get(port, "targetPort")),
+                target_port_span=_scalar_span(doc, get(port, "targetPort")),
                 protocol=scalar(get(port, "protocol")),
                 span=content_span(doc, port),
                 app_protocol=scalar(get(port, "appProtocol")),
@@ -588,6 +715,7 @@ def _service(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> Re
     annotation = scalar(path(node, "metadata", "annotations", "networking.istio.io/exportTo"))
     if annotation:
         service.export_to = [part.strip() for part in annotation.split(",") if part.strip()]
+        service.export_to_ref = _ref(doc, path(node, "metadata", "annotations", "networking.istio.io/exportTo"))
     return service
 
 
@@ -609,6 +737,7 @@ def _workload(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> R
         workload.pod_labels_span = content_span(doc, labels)
     inject = "sidecar.istio.io/inject"
     workload.sidecar_inject = scalar(get(labels, inject)) or scalar(path(metadata, "annotations", inject))
+    workload.ambient_redirection = scalar(path(metadata, "annotations", "ambient.istio.io/redirection"))
     if base["kind"] == "Pod":
         workload.replicas = 1
     elif base["kind"] in ("Deployment", "StatefulSet", "ReplicaSet"):
@@ -621,7 +750,44 @@ def _workload(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> R
             for port in items(get(container, "ports")):
                 number = integer(get(port, "containerPort"))
                 workload.container_ports.append(ContainerPort(scalar(get(port, "name")), number))
+    account = _ref(doc, get(pod_spec, "serviceAccountName")) or _ref(doc, get(pod_spec, "serviceAccount"))
+    workload.service_account = account if account is not None and account.value else None
+    workload.containers = [_container(doc, c) for c in items(get(pod_spec, "containers")) if isinstance(c, MappingNode)]
     return workload
+
+
+def _container(doc: YamlDocument, node: MappingNode) -> Container:
+    name = get(node, "name")
+    container = Container(scalar(name), _scalar_span(doc, name) or content_span(doc, node))
+    env = get(node, "env")
+    for variable in items(env):
+        variable_name = scalar(get(variable, "name"))
+        if variable_name is not None:
+            value = get(variable, "value")
+            # not written: `valueFrom` gives it (None, not known here), else it is empty
+            written = "" if get(variable, "valueFrom") is None else None
+            container.env[variable_name] = scalar(value) if value is not None else written
+    env_key = key_node(node, "env")
+    if env_key is not None:
+        container.env_span = doc.span_of(env_key)
+    # a new variable goes after the last item of a block `env` list, or, with no `env`, after the container's end
+    if node.flow_style:
+        return container
+    if env_key is None:
+        after: Node = node
+        container.env_key = True
+        container.env_indent = node.start_mark.column
+    elif isinstance(env, SequenceNode) and env.value and not env.flow_style:
+        after = env
+        container.env_indent = env.start_mark.column
+    else:
+        return container
+    last = _last_node(after)
+    if isinstance(last, ScalarNode) and last.style in ("|", ">"):
+        return container  # a block scalar ends at the next line: text after it would join it
+    end = content_span(doc, after)
+    container.env_after = (end.end_line, end.end_char)
+    return container
 
 
 def _pod_template_parent(kind: str, spec: Node | None) -> Node | None:

@@ -153,6 +153,7 @@ class VirtualService(Resource):
     hosts: list[Ref] = field(default_factory=list)
     gateways: list[Ref] = field(default_factory=list)  # spec.gateways and every match[].gateways
     export_to: list[str] = field(default_factory=list)
+    export_to_refs: list[Ref] = field(default_factory=list)  # the `exportTo` entries, with where each is written
     destinations: list[Destination] = field(default_factory=list)
     http_rules: list[HttpRule] = field(default_factory=list)
     route_rules: list[RouteRule] = field(default_factory=list)  # http, tcp and tls rules, in that order
@@ -179,6 +180,7 @@ class DestinationRule(Resource):
     host: Ref | None = None
     subsets: list[Subset] = field(default_factory=list)
     export_to: list[str] = field(default_factory=list)
+    export_to_refs: list[Ref] = field(default_factory=list)  # the `exportTo` entries, with where each is written
     # where a new subset goes: after this position, as an item indented like the others
     insert_after: tuple[int, int] | None = field(
         default=None, metadata=LINE_CHAR
@@ -259,6 +261,24 @@ class Gateway(Resource):
     selector_flow: bool = False  # the selector written as `{k: v}`
 
 
+@dataclass(slots=True)
+class GatewayListener:
+    """A `spec.listeners[]` item of a Gateway API Gateway."""
+
+    name: str | None
+    hostname: Ref | None  # None: not written, the listener accepts every host
+    protocol: str | None = None
+    span: Span | None = None  # the listener item
+
+
+@dataclass(slots=True, eq=False)
+class KubernetesGateway(Resource):
+    """A Gateway API Gateway (`gateway.networking.k8s.io`): Istio's Gateway's namesake, never mistaken for it."""
+
+    class_name: str | None = None  # `spec.gatewayClassName`
+    listeners: list[GatewayListener] = field(default_factory=list)
+
+
 @dataclass(slots=True, eq=False)
 class ServiceEntry(Resource):
     hosts: list[Ref] = field(default_factory=list)
@@ -267,6 +287,7 @@ class ServiceEntry(Resource):
     endpoint_count: int = 0
     has_workload_selector: bool = False
     export_to: list[str] = field(default_factory=list)
+    export_to_refs: list[Ref] = field(default_factory=list)  # the `exportTo` entries, with where each is written
     ports: list[int] = field(default_factory=list)
     workload_selector: dict[str, str] = field(default_factory=dict)  # workloadSelector.labels
     workload_selector_span: Span | None = None
@@ -292,6 +313,7 @@ class ServicePort:
     protocol: str | None
     span: Span | None = None  # the port item
     app_protocol: str | None = None  # `appProtocol`, as written
+    target_port_span: Span | None = None  # `targetPort`'s value
     name_span: Span | None = None  # `name`'s value
     app_protocol_span: Span | None = None  # `appProtocol`'s value
     first_key_span: Span | None = None  # the item's first key, where a sibling key can be inserted
@@ -304,6 +326,7 @@ class Service(Resource):
     ports: list[ServicePort] = field(default_factory=list)
     service_type: str = "ClusterIP"
     export_to: list[str] = field(default_factory=list)  # networking.istio.io/exportTo annotation
+    export_to_ref: Ref | None = None  # that annotation's value, with where it is written
     selector_span: Span | None = None
     selector_flow: bool = False  # the selector written as `{k: v}`
 
@@ -314,10 +337,16 @@ class Workload(Resource):
     pod_labels_span: Span | None = None
     container_ports: list[ContainerPort] = field(default_factory=list)  # of the pod's (init) containers
     sidecar_inject: str | None = None  # the pod's `sidecar.istio.io/inject` label, else annotation
+    # the pod's `ambient.istio.io/redirection` annotation: Istio's CNI sets it (`enabled`) on pods it captured
+    # for ambient mode; only dumps of running pods carry it
+    ambient_redirection: str | None = None
     # how many pods it runs: `spec.replicas` (1 when not written, as Kubernetes defaults it), 1 for a Pod;
     # None when the files cannot say (a DaemonSet, a Job, a value that is not an integer)
     replicas: int | None = None
     replicas_written: bool = False  # `spec.replicas` is written
+    # the pod's `serviceAccountName` (else the deprecated `serviceAccount`); None: not written, the `default` one
+    service_account: Ref | None = None
+    containers: list[Container] = field(default_factory=list)  # the pod's `containers` (not init containers)
 
 
 @dataclass(slots=True, eq=False)
@@ -334,13 +363,48 @@ class ContainerPort:
     number: int | None
 
 
+@dataclass(slots=True)
+class Container:
+    """A container of a pod, with its environment variables and where a new one can be written."""
+
+    name: str | None
+    span: Span  # the container's `name` value, else the container item
+    env: dict[str, str | None] = field(default_factory=dict)  # `env[].name` → `value` as written (None: `valueFrom`)
+    env_span: Span | None = None  # the `env` key
+    # where a new variable goes: after this position, as a line indented by `env_indent`; None: no safe place (the
+    # container or its `env` written in flow style, or ending in a block scalar)
+    env_after: tuple[int, int] | None = field(default=None, metadata=LINE_CHAR)
+    env_indent: int = 0  # the column of the new item's `-` (of the container's keys when `env` must be added)
+    env_key: bool = False  # there is no `env` list: the new variable needs the `env:` key written first
+
+
+@dataclass(slots=True)
+class RuleValue:
+    """A value of a list field of an AuthorizationPolicy rule's `from[].source` or `to[].operation`."""
+
+    # the field: `principals`, `notPrincipals`, `serviceAccounts`, `notServiceAccounts`, `namespaces`,
+    # `notNamespaces`, `hosts` or `notHosts`
+    key: str
+    value: Ref
+
+
+@dataclass(slots=True)
+class JwtKeySource:
+    """A RequestAuthentication `jwtRules[]` item without inline `jwks`: its keys are fetched from `jwksUri`, else
+    from the URI its issuer's OpenID discovery document names."""
+
+    jwks_uri: Ref | None
+    issuer: Ref | None
+
+
 @dataclass(slots=True, eq=False)
 class SelectorPolicy(Resource):
-    """Sidecar, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry."""
+    """Sidecar, AuthorizationPolicy, PeerAuthentication, RequestAuthentication, Telemetry, WasmPlugin."""
 
     selector: dict[str, str] | None = None
     selector_span: Span | None = None
     selector_flow: bool = False  # the labels written as `{k: v}`
+    selector_entry: Span | None = None  # the `selector:` (a Sidecar's `workloadSelector:`) key and its value
     # `targetRef`/`targetRefs` name what it applies to (a Gateway, a waypoint, a Service) instead of pods
     targeted: bool = False
     egress_hosts: list[Ref] = field(default_factory=list)  # a Sidecar's `egress[].hosts`, `ns/dnsName`
@@ -352,6 +416,36 @@ class SelectorPolicy(Resource):
     # (`principals`, `notPrincipals`, `namespaces`, `notNamespaces`) or a `when` key (`source.principal`,
     # `source.namespace`, `connection.sni`), with where it is written
     peer_identity: list[Ref] = field(default_factory=list)
+    # an AuthorizationPolicy's rule values that name callers or hosts: `from[].source` principals, service accounts
+    # and namespaces (and their `not` forms), `to[].operation` hosts and notHosts
+    rule_values: list[RuleValue] = field(default_factory=list)
+    # a RequestAuthentication's `jwtRules[]` without inline `jwks`: their keys are fetched (by istiod by default)
+    key_sources: list[JwtKeySource] = field(default_factory=list)
+    providers: list[ProviderUse] = field(default_factory=list)  # a Telemetry's, a CUSTOM AuthorizationPolicy's
+
+
+@dataclass(slots=True)
+class ProviderUse:
+    """A provider a Telemetry names (`tracing[]`, `metrics[]`, `accessLogging[]`), or the `provider` of an
+    AuthorizationPolicy with `action: CUSTOM`."""
+
+    signal: str  # "tracing", "metrics", "accessLogging" or "authorization"
+    name: Ref | None  # None: the entry names no provider, so the mesh's default providers apply
+    span: Span  # the provider's name, else the entry
+    disabled: bool = False  # the entry sets `disabled: true`
+    first_key: Span | None = None  # an entry without providers written in block style: its first key
+
+
+@dataclass(slots=True, eq=False)
+class MeshConfigSource(Resource):
+    """Mesh configuration the workspace holds: `data.mesh` of Istio's `istio` (or `istio-<revision>`)
+    ConfigMap, or an IstioOperator's `spec.meshConfig`."""
+
+    # `extensionProviders[]`: name → the kind of provider (`zipkin`, `lightstep`, `envoyFileAccessLog`, …)
+    extension_providers: dict[str, str] = field(default_factory=dict)
+    # `defaultProviders`: signal (`tracing`, `metrics`, `accessLogging`) → provider names, as written
+    default_providers: dict[str, list[str]] = field(default_factory=dict)
+    readable: bool = True  # False: the mesh text is not YAML a tool leaves alone (a template, a syntax error)
 
 
 @dataclass(slots=True)

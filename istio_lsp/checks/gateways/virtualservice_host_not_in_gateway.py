@@ -10,14 +10,15 @@ from istio_lsp.index import FileSummary
 from istio_lsp.index.resolve import kubernetes_gateways
 from istio_lsp.model.hosts import ANY_NAMESPACE, gateway_key
 from istio_lsp.model.placeholders import is_placeholder
-from istio_lsp.model.resources import Gateway, GatewayServer, Ref, VirtualService
+from istio_lsp.model.resources import Gateway, GatewayServer, KubernetesGateway, Ref, VirtualService
 from istio_lsp.model.serving import Labels, meets, readings, server_entry
 from istio_lsp.syntax import Span
 
 DOC = """\
 A VirtualService is bound to a Gateway (in `gateways`, or a route's
 `match[].gateways`), but none of the VirtualService's `hosts` is among the hosts
-that Gateway's servers accept.
+that Gateway's servers accept, or, for a Gateway API Gateway
+(`gateway.networking.k8s.io`), among the hostnames its listeners accept.
 
 ## Why it matters
 
@@ -39,6 +40,16 @@ compared as if it were in the namespace that suits it best, and when several
 Gateways of the name it gives may be meant, it is reported only if none of them
 accepts its hosts.
 
+## Gateway API Gateways
+
+A `gateways` entry may name a Gateway API Gateway instead of an Istio Gateway (Istio's
+own Gateway of that name wins when both exist). Such a Gateway accepts the hostnames
+of its listeners: a listener without `hostname` accepts every host, and a wildcard
+hostname `*.example.com` covers every name that ends in `.example.com` (one label or
+more), not `example.com` itself. Each listener's `allowedRoutes` is not compared: it
+says which routes may attach, and `istioctl analyze` does not apply it to
+VirtualServices either.
+
 ## How sure it is
 
 | situation | severity |
@@ -47,7 +58,9 @@ accepts its hosts.
 | the Gateway declares no server hosts (rejected as written; a patch may add them) | information |
 | a host is a placeholder or set by a kustomize replacement, on either side | not reported |
 | the Gateway is not in the workspace | not reported (`gateway-not-found`) |
-| the Gateway is a Gateway API Gateway (`gateway.networking.k8s.io`) | not reported |
+| a Gateway API Gateway in the workspace, and no listener hostname meets | warning |
+| a Gateway API Gateway with a listener without `hostname` (or a placeholder) | not reported |
+| both an Istio Gateway and a Gateway API Gateway of that name (which one is meant?) | not reported |
 | `mesh` | not reported |
 
 ## One finding per Gateway
@@ -89,7 +102,7 @@ spec:
   name namespaces gets `<namespace of the VirtualService>/host`, so it stays scoped.
   Short names and `*` are never offered.
 - **Did you mean `x`?** on a VirtualService host one typing mistake away from a
-  host the Gateway accepts.
+  host the Gateway accepts (a listener hostname of a Gateway API Gateway).
 
 Related: `istioctl analyze` IST0132 VirtualServiceHostNotFoundInGateway.
 """
@@ -125,8 +138,15 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
             seen.add(key)
             namespace, name = key
             gateways = ctx.index.gateway(namespace, name)
-            if not gateways or kubernetes_gateways(ctx.index, namespace, name):
-                continue  # not in the workspace, or a Gateway API Gateway of that name: not judged here
+            found = kubernetes_gateways(ctx.index, namespace, name)
+            kubernetes = [g for g in found if isinstance(g, KubernetesGateway)]
+            if gateways and kubernetes:
+                continue  # an Istio Gateway and a Gateway API Gateway of that name: which one is meant?
+            if kubernetes:
+                yield from _kubernetes_finding(ctx, vs, ref, kubernetes, host_readings)
+                continue
+            if not gateways:
+                continue  # not in the workspace (gateway-not-found)
             verdicts = []
             for gateway in gateways:
                 verdict = _judge(gateway, vs.namespace, host_readings)
@@ -184,10 +204,7 @@ def _finding(ctx: Context, vs: VirtualService, ref: Ref, verdicts: list[_Verdict
         message += f"; {'their' if others else 'its'} servers accept {_listed(accepted)}"
     it = "it" if len(vs.hosts) == 1 else "them"
     message += f". The gateway answers 404 to requests for {it}: these routes get no traffic through `{shown}`."
-    short = [h.value for h in vs.hosts if "." not in h.value and h.value.strip() != "*"]
-    if short and vs.namespace not in ("", ANY_NAMESPACE):
-        fqdn = f"{short[0].strip().lower()}.{vs.namespace}.svc.{ctx.settings.cluster_domain}"
-        message += f" A short host stands for the service of the VirtualService's namespace: `{fqdn}`."
+    message += _short_host_note(ctx, vs)
     if closed:
         # only a known namespace can be refused: an unknown one may be the one a server host names
         message += (
@@ -202,7 +219,75 @@ def _finding(ctx: Context, vs: VirtualService, ref: Ref, verdicts: list[_Verdict
     return ctx.finding(RULE, vs, ref.span, message, related=_related(verdicts), fixes=fixes)
 
 
-def _gateway_label(gateway: Gateway) -> str:
+def _short_host_note(ctx: Context, vs: VirtualService) -> str:
+    short = [h.value for h in vs.hosts if "." not in h.value and h.value.strip() != "*"]
+    if short and vs.namespace not in ("", ANY_NAMESPACE):
+        fqdn = f"{short[0].strip().lower()}.{vs.namespace}.svc.{ctx.settings.cluster_domain}"
+        return f" A short host stands for the service of the VirtualService's namespace: `{fqdn}`."
+    return ""
+
+
+def _kubernetes_hostnames(gateway: KubernetesGateway, host_readings: list[list[Labels]]) -> list[str] | None:
+    """The listener hostnames of a Gateway API Gateway when none meets the VirtualService's hosts; None when
+    one does, or may (a listener without hostname accepts every host; a placeholder), or it has no listeners."""
+    hostnames = []
+    for listener in gateway.listeners:
+        written = listener.hostname.value.strip() if listener.hostname is not None else ""
+        if not written or is_placeholder(written):
+            return None
+        if any(meets(written.lower(), reading) for candidates in host_readings for reading in candidates):
+            return None
+        hostnames.append(written)
+    return hostnames or None
+
+
+def _kubernetes_finding(
+    ctx: Context,
+    vs: VirtualService,
+    ref: Ref,
+    gateways: list[KubernetesGateway],
+    host_readings: list[list[Labels]],
+) -> Iterator[Finding]:
+    """A VirtualService bound to a Gateway API Gateway: judged by its listeners' hostnames."""
+    accepted: list[str] = []
+    for gateway in gateways:
+        hostnames = _kubernetes_hostnames(gateway, host_readings)
+        if hostnames is None:
+            return
+        accepted += [h for h in hostnames if h not in accepted]
+    gateway = gateways[0]
+    shown = _gateway_label(gateway)
+    hosts = ", ".join(f"`{h.value}`" for h in vs.hosts)
+    others = len(gateways) - 1
+    more = ""
+    if others == 1:
+        more = " (nor does the other Gateway API Gateway of that name)"
+    elif others:
+        more = f" (nor do the {others} other Gateway API Gateways of that name)"
+    subject = f"No listener of Gateway API Gateway `{shown}` accepts"
+    if len(vs.hosts) == 1:
+        message = f"{subject} this VirtualService's host {hosts}{more}"
+    else:
+        message = f"{subject} any of this VirtualService's hosts ({hosts}){more}"
+    it = "it" if len(vs.hosts) == 1 else "them"
+    message += (
+        f"; its listeners' hostnames are {_listed(accepted)}. The gateway has no route for {it} from this "
+        f"VirtualService: these routes get no traffic through `{shown}`."
+    )
+    message += _short_host_note(ctx, vs)
+    related = []
+    for g in gateways:
+        label = _gateway_label(g)
+        for listener in g.listeners[:5]:
+            if listener.span is not None and listener.hostname is not None:
+                name = f"`{listener.name}`" if listener.name else f"#{g.listeners.index(listener) + 1}"
+                text = f"Listener {name} of Gateway API Gateway `{label}`: hostname `{listener.hostname.value}`"
+                related.append(Related(g.uri, listener.span, text))
+    fixes = [fix for _, fix in _typo_fixes(vs, accepted)] if len(gateways) == 1 else []
+    yield ctx.finding(RULE, vs, ref.span, message, related=related, fixes=fixes)
+
+
+def _gateway_label(gateway: Gateway | KubernetesGateway) -> str:
     return gateway.name if gateway.namespace in ("", ANY_NAMESPACE) else f"{gateway.namespace}/{gateway.name}"
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from istio_lsp.checks.base import Fix, TextEdit
+from istio_lsp.checks.namespaces import namespace_objects
 from istio_lsp.index.resolve import selected_workloads
 from istio_lsp.index.workspace import WorkspaceIndex
-from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import Resource, Service, ServicePort, Workload
 from istio_lsp.syntax import Span
@@ -114,11 +114,7 @@ def istio_own(service: Resource) -> str | None:
 def namespace_injection_disabled(index: WorkspaceIndex, namespace: str, near: Resource) -> bool:
     """Whether the workspace's Namespace turns sidecar injection off (`istio-injection: disabled`): the
     Namespaces of that name deployed with `near` if any, else all of them, and every one says so."""
-    if namespace == ANY_NAMESPACE:
-        return False
-    found = [r for r in index.named(namespace) if r.kind == "Namespace"]
-    together = [r for r in found if index.deployed_together(r.uri, near.uri)]
-    found = together or found
+    found = namespace_objects(index, namespace, near)
     return bool(found) and all(r.labels.get("istio-injection") == "disabled" for r in found)
 
 

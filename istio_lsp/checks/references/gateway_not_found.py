@@ -61,7 +61,9 @@ spec:
 **Did you mean `x`?** for Gateways with a close name, written `ns/name` when the
 Gateway is in another namespace.
 
-Related: `istioctl analyze` IST0101 ReferencedResourceNotFound; Kiali KIA1102.
+Related: `istioctl analyze` IST0101 ReferencedResourceNotFound, and IST0132
+VirtualServiceHostNotFoundInGateway, which it adds for the same mistake (no Gateway
+serves the hosts): this rule says it once; Kiali KIA1102.
 """
 
 
@@ -131,6 +133,6 @@ RULE = Rule(
     summary="A VirtualService gateways entry naming a Gateway the workspace does not declare.",
     doc=DOC,
     run=run,
-    istio_codes=("IST0101",),
+    istio_codes=("IST0101", "IST0132"),
     kiali_codes=("KIA1102",),
 )
