@@ -6,9 +6,10 @@ import asyncio
 import functools
 import gc
 import logging
+import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote
@@ -77,6 +78,37 @@ class IstioLanguageServer(LanguageServer):
 server = IstioLanguageServer()
 
 
+class LspTextDocument(TextDocument):
+    """A document whose lines end where LSP says (`\n`, `\r\n`, `\r`), not where `str.splitlines` does
+    (U+2028, U+0085, a form feed…): pygls applies incremental edits line by line, so a position must
+    name the same line for the editor and for us, or an edit lands in the wrong place."""
+
+    @property
+    def lines(self) -> Sequence[str]:
+        return tuple(_LSP_LINES.findall(self.source))
+
+
+_LSP_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _use_lsp_lines(ls: IstioLanguageServer) -> None:
+    """Have the workspace make `LspTextDocument`s (pygls offers no setting for its document class)."""
+
+    def create(
+        doc_uri: str, source: str | None = None, version: int | None = None, language_id: str | None = None
+    ) -> TextDocument:
+        return LspTextDocument(
+            doc_uri,
+            source=source,
+            version=version,
+            language_id=language_id,
+            sync_kind=types.TextDocumentSyncKind.Incremental,
+            position_codec=ls.workspace.position_codec,
+        )
+
+    ls.workspace._create_text_document = create  # type: ignore[method-assign]
+
+
 def guarded(default: Callable[[], Any]) -> Callable[[F], F]:
     """Run a handler so that any failure is logged and answered with an empty result."""
 
@@ -135,6 +167,7 @@ def on_initialize(ls: IstioLanguageServer, params: types.InitializeParams) -> No
     if isinstance(options, dict) and isinstance(options.get(CONFIG_SECTION), dict):
         options = options[CONFIG_SECTION]
     ls.init_settings = options
+    _use_lsp_lines(ls)
     ls.cache = SummaryCache(cache_dir())
     raw = params.initialization_options
     ls.report_timing = isinstance(raw, dict) and raw.get("reportTiming") is True
