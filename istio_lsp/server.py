@@ -69,6 +69,8 @@ class IstioLanguageServer(LanguageServer):
         self.events = 0  # edits and file changes seen, so indexing knows whether any came while it ran
         self.reindex: asyncio.Future[None] | None = None  # the latest re-index after the settings changed
         self.generation = 0  # of indexing runs: a run that a newer one started after gives way to it
+        # files the watcher reported while an index was being built: applied to it once it is done
+        self.changed_while_indexing: set[str] = set()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # Log instead of popping up a message box for every internal error.
@@ -250,6 +252,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     run starts (the settings changed again), this one gives way to it.
     """
     ls.indexed.clear()
+    ls.changed_while_indexing.clear()
     ls.generation += 1
     generation = ls.generation
     settings = ls.settings
@@ -302,7 +305,9 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     ls.index = index
     # what changed on disk since the snapshot, measured before unsaved text joins the index
     reached = stale_files(ls.index, states, previous, ls.cache, RULES) if previous is not None else None
-    affected: set[str] = set()
+    # files created, changed or deleted while this index read the disk: it may hold what they were before
+    affected = _apply_file_changes(ls, sorted(ls.changed_while_indexing))
+    ls.changed_while_indexing.clear()
     as_on_disk = True  # every open document's text is the file's text on disk
     for doc in _open_documents(ls):
         if is_manifest_path(doc.uri):
@@ -542,19 +547,48 @@ def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFile
     if any(is_config_path(c.uri) and normalize(c.uri) not in open_docs for c in params.changes):
         _reindex_soon(ls)  # settings of any file may change
         return
+    if not ls.indexed.is_set():  # the index being built read the disk before these: apply them to it too
+        ls.changed_while_indexing.update(normalize(c.uri) for c in params.changes)
+    affected = _apply_file_changes(ls, [c.uri for c in params.changes])
+    if ls.indexed.is_set():
+        _publish(ls, affected)
+
+
+def _apply_file_changes(ls: IstioLanguageServer, uris: Iterable[str]) -> set[str]:
+    """Bring the index up to the disk for files created, changed or deleted (not open ones: an open
+    buffer wins over the disk until it is closed); the files whose findings may change."""
+    open_docs = {normalize(doc.uri) for doc in _open_documents(ls)}
     affected: set[str] = set()
-    for change in params.changes:
-        key = normalize(change.uri)
-        if key in open_docs or not is_manifest_path(change.uri) or _excluded(ls, change.uri):
-            continue  # an open buffer wins over the disk until it is closed
-        path = to_fs_path(change.uri)
-        if change.type == types.FileChangeType.Deleted or not path or not Path(path).is_file():
+    for uri in uris:
+        key = normalize(uri)
+        if key in open_docs or not is_manifest_path(uri) or _excluded(ls, uri):
+            continue
+        path = to_fs_path(uri)
+        if not path or not Path(path).is_file() or not _in_roots(ls, Path(path)):
             affected |= ls.index.remove(key)
             _send(ls, key, [])
         else:
             affected |= ls.index.update(analyze_path(Path(path), ls.index.settings_for(key)))
-    if ls.indexed.is_set():
-        _publish(ls, affected)
+    return affected
+
+
+def _in_roots(ls: IstioLanguageServer, path: Path) -> bool:
+    real = path.resolve()
+    return any(real.is_relative_to(root.resolve()) for root in ls.roots)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+@guarded(lambda: None)
+async def on_workspace_folders(ls: IstioLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    """Index added folders, forget removed ones (their diagnostics are cleared when indexing ends)."""
+    removed = {Path(p).resolve() for p in (to_fs_path(f.uri) for f in params.event.removed) if p}
+    added = [Path(p) for p in (to_fs_path(f.uri) for f in params.event.added) if p]
+    roots = [root for root in ls.roots if root.resolve() not in removed]
+    roots += [root for root in added if root.resolve() not in {r.resolve() for r in roots}]
+    if roots != ls.roots:
+        ls.roots = roots
+        ls.events += 1
+        await _index_workspace(ls)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
