@@ -113,15 +113,38 @@ def _classes_in(hint: Any) -> list[type]:
     return found
 
 
+def _plain_types(hint: Any) -> tuple[type, ...] | None:
+    """The classes a plain annotation admits (`str`, `Span | None`), None for a generic one."""
+    if hint is float:
+        return (int, float)
+    if isinstance(hint, type) and typing.get_origin(hint) is None:
+        return (hint,)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        found: tuple[type, ...] = ()
+        for arg in typing.get_args(hint):
+            plain = _plain_types(arg)
+            if plain is None:
+                return None
+            found += plain
+        return found
+    return None
+
+
 def _check_for(hint: Any) -> Check:
     """A predicate that a decoded value fits an annotation (containers: their items too)."""
     if hint is Any:
         return lambda value: True
+    plain = _plain_types(hint)
+    if plain is not None:  # most fields: one isinstance
+        return lambda value: isinstance(value, plain)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        options = [_check_for(arg) for arg in args]
-        return lambda value: any(option(value) for option in options)
+        options = [_check_for(arg) for arg in args if arg is not type(None)]
+        if len(options) == 1 and len(args) == 2:  # `X | None`
+            only = options[0]
+            return lambda value: value is None or only(value)
+        return lambda value: (value is None and type(None) in args) or any(option(value) for option in options)
     if origin in (list, frozenset, set):
         item = _check_for(args[0]) if args else _check_for(Any)
         kind = list if origin is list else frozenset
@@ -139,12 +162,6 @@ def _check_for(hint: Any) -> Check:
     if origin is dict:
         key, val = (_check_for(args[0]), _check_for(args[1])) if args else (_check_for(Any), _check_for(Any))
         return lambda value: isinstance(value, dict) and all(key(k) and val(v) for k, v in value.items())
-    if hint is float:
-        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return lambda value: isinstance(value, int)
-    if isinstance(hint, type):
-        return lambda value: isinstance(value, hint)
     return lambda value: True  # a literal or an alias the codec does not need to judge
 
 
@@ -199,24 +216,22 @@ def loads(data: bytes | str) -> Any:
 
 
 def _decode(raw: Any, registry: dict[str, _Class]) -> Any:
-    if not isinstance(raw, list):
-        if isinstance(raw, dict):
+    """A decoded value; JSON scalars stand for themselves (callers skip the call for them: most values
+    are scalars, and a warm start decodes millions)."""
+    if type(raw) is not list:
+        if type(raw) is dict:
             raise CodecError("a JSON object")
         return raw
     if not raw:
         raise CodecError("an empty array")
     head = raw[0]
-    if head == _SPAN and type(head) is int:
-        if len(raw) != 5 or not all(type(n) is int for n in raw[1:]):
-            raise CodecError("a malformed span")
-        return Span(raw[1], raw[2], raw[3], raw[4])
-    if isinstance(head, str):
+    if type(head) is str:
         entry = registry.get(head)
         if entry is None:
             raise CodecError(f"unknown class {head!r}")
         if len(raw) != len(entry.names) + 1:
             raise CodecError(f"{head}: {len(raw) - 1} fields, not {len(entry.names)}")
-        values = [_decode(item, registry) for item in raw[1:]]
+        values = [item if type(item) is not list else _decode(item, registry) for item in raw[1:]]
         for name, check, value in zip(entry.names, entry.checks, values, strict=True):
             if not check(value):
                 raise CodecError(f"{head}.{name}: unexpected {type(value).__name__}")
@@ -228,23 +243,25 @@ def _decode(raw: Any, registry: dict[str, _Class]) -> Any:
         return obj
     if type(head) is not int:
         raise CodecError("an array without a type")
+    if head == _SPAN:
+        if len(raw) != 5 or not (type(raw[1]) is type(raw[2]) is type(raw[3]) is type(raw[4]) is int):
+            raise CodecError("a malformed span")
+        return Span(raw[1], raw[2], raw[3], raw[4])
     if head == _LIST:
-        return [_decode(item, registry) for item in raw[1:]]
+        return [item if type(item) is not list else _decode(item, registry) for item in raw[1:]]
     if head == _TUPLE:
-        return tuple(_decode(item, registry) for item in raw[1:])
+        return tuple([item if type(item) is not list else _decode(item, registry) for item in raw[1:]])
     if head == _DICT:
         if len(raw) % 2 != 1:
             raise CodecError("a dict with an odd number of items")
-        out: dict[Any, Any] = {}
-        for i in range(1, len(raw), 2):
-            key = _decode(raw[i], registry)
-            if not isinstance(key, (str, int)):
-                raise CodecError("a dict key that is not a string or a number")
-            out[key] = _decode(raw[i + 1], registry)
-        return out
+        keys = raw[1::2]
+        if not all(type(key) is str or type(key) is int for key in keys):
+            raise CodecError("a dict key that is not a string or a number")
+        values = [item if type(item) is not list else _decode(item, registry) for item in raw[2::2]]
+        return dict(zip(keys, values, strict=True))
     if head == _FROZENSET:
-        items = [_decode(item, registry) for item in raw[1:]]
-        if not all(isinstance(item, _SCALARS) for item in items):
+        items = raw[1:]
+        if not all(type(item) in _SCALARS for item in items):
             raise CodecError("a set of values that are not scalars")
         return frozenset(items)
     if head == _ENUM:
