@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcMethodNotFound
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
@@ -73,6 +74,9 @@ class IstioLanguageServer(LanguageServer):
         self.changed_while_indexing: set[str] = set()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(error, JsonRpcMethodNotFound):  # answered as such: the client asked for what we lack
+            log.debug("%s", error)
+            return
         # Log instead of popping up a message box for every internal error.
         log.error("internal error: %s", error, exc_info=error)
 
@@ -94,7 +98,8 @@ _LSP_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _use_lsp_lines(ls: IstioLanguageServer) -> None:
-    """Have the workspace make `LspTextDocument`s (pygls offers no setting for its document class)."""
+    """Have the workspace make `LspTextDocument`s (pygls offers no setting for its document class), and
+    ignore changes to documents that were never opened (pygls raises KeyError for them)."""
 
     def create(
         doc_uri: str, source: str | None = None, version: int | None = None, language_id: str | None = None
@@ -109,6 +114,17 @@ def _use_lsp_lines(ls: IstioLanguageServer) -> None:
         )
 
     ls.workspace._create_text_document = create  # type: ignore[method-assign]
+    update = ls.workspace.update_text_document
+
+    def update_if_open(
+        text_doc: types.VersionedTextDocumentIdentifier, change: types.TextDocumentContentChangeEvent
+    ) -> None:
+        if _document(ls, text_doc.uri) is None:  # a change to a document never opened: nothing to apply it to
+            log.warning("ignoring a change to %s, which is not open", text_doc.uri)
+            return
+        update(text_doc, change)
+
+    ls.workspace.update_text_document = update_if_open  # type: ignore[method-assign]
 
 
 def guarded(default: Callable[[], Any]) -> Callable[[F], F]:

@@ -661,3 +661,14 @@ def mutated_manifest(draw: st.DrawFn) -> str:
 @given(mutated_manifest())
 def test_mutated_manifests(text: str) -> None:
     _check_text(text)
+
+
+def test_lone_surrogates_are_analysed_not_lost() -> None:
+    # an editor can send one through JSON (`"\ud800"`); the YAML parser cannot read it
+    config_map = '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: "a\udfffb"}\n'
+    text = VALID.replace("\n", " # \ud800\n", 1) + config_map
+    summary = analyze_text("file:///surrogate.yaml", text, SETTINGS)
+    assert summary.skipped is None and summary.syntax_errors == []
+    assert len(summary.resources) == len(analyze_text("file:///valid.yaml", VALID, SETTINGS).resources) + 1
+    assert summary.resources[-1].name == "a\ufffdb"
+    assert summary.digest == analyze_text("file:///other.yaml", text, SETTINGS).digest  # of the text as sent

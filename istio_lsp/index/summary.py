@@ -115,6 +115,17 @@ def digest_of(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(text: str) -> str:
+    """The text with each lone surrogate (an editor may send one; no file on disk decodes to one) as
+    U+FFFD: the YAML parser cannot read them, and one UTF-16 unit for another keeps every position."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def summarize(
     uri: str,
     text: str,
@@ -129,6 +140,7 @@ def summarize(
     lines. Only the edited `---` document of a large file is composed on a keystroke.
     """
     summary = FileSummary(uri, digest_of(text), analysis=_analysis_key(settings, analyzer))
+    text = _without_lone_surrogates(text)
     # template actions are judged per document (below): one Helm-style document does not hide the others
     summary.skipped = skip_reason(text, max_bytes=settings.max_file_size, templates=False)
     last_newline = text.rfind("\n")

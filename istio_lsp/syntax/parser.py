@@ -308,7 +308,7 @@ def skip_reason(text: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES, templates
 
     With `templates=False` only the size is checked: templates are then judged per
     document by `template_problem`."""
-    size = len(text.encode("utf-8")) if not text.isascii() else len(text)
+    size = len(text.encode("utf-8", "surrogatepass")) if not text.isascii() else len(text)
     if size > max_bytes:
         return SkippedFile(
             "too-large",

@@ -56,7 +56,7 @@ def utf16_to_units(line_text: str, utf16_col: int, encoding: str) -> int:
         consumed += 1
     prefix = line_text[:consumed]
     if encoding == "utf-8":
-        return len(prefix.encode("utf-8"))
+        return len(prefix.encode("utf-8", "surrogatepass"))
     return len(prefix)  # utf-32: code points
 
 
@@ -65,7 +65,7 @@ def units_to_utf16(line_text: str, col: int, encoding: str) -> int:
     if encoding == "utf-16" or line_text.isascii():
         return col
     if encoding == "utf-8":
-        prefix = line_text.encode("utf-8")[:col].decode("utf-8", errors="ignore")
+        prefix = line_text.encode("utf-8", "surrogatepass")[:col].decode("utf-8", errors="ignore")
     else:
         prefix = line_text[:col]
     return utf16_len(prefix)

@@ -183,3 +183,33 @@ async def test_random_edits_through_the_server_match_a_fresh_analysis(
 async def _analysed_as_fresh(client: LanguageClient, uri: str, text: str) -> None:
     expected = _fresh(uri, text)
     await wait_for(lambda: _published(client, uri) == expected, timeout=15)
+
+
+async def test_a_lone_surrogate_does_not_lose_the_files_diagnostics(client: LanguageClient, workspace: Path) -> None:
+    # JSON can carry one (`"\ud800"`), no file on disk decodes to one; the YAML parser cannot read it
+    text = BASE.replace("# a comment", "# a \ud800 comment").replace("[reviews]", '["rev\udfffiews"]')
+    uri = uri_of(workspace / "surrogate.yaml")
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=text))
+    )
+    expected = _fresh(uri, text)
+    assert expected, "the fresh analysis finds something to compare"
+    await wait_for(lambda: _published(client, uri) == expected, timeout=15)
+
+
+async def test_a_change_before_the_open_is_ignored(client: LanguageClient, workspace: Path) -> None:
+    uri = uri_of(workspace / "early.yaml")
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=1),
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)), text="x"
+                )
+            ],
+        )
+    )
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="yaml", version=2, text=BASE))
+    )
+    await _analysed_as_fresh(client, uri, BASE)

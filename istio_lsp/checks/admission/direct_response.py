@@ -100,7 +100,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
 def _body_size(body: MappingNode) -> int:
     text = scalar(get(body, "string"))
     if text is not None:
-        return len(text.encode("utf-8"))
+        return len(text.encode("utf-8", "surrogatepass"))
     encoded = scalar(get(body, "bytes"))
     if encoded is not None:
         return len(_BASE64_IGNORED.sub("", encoded)) * 3 // 4
