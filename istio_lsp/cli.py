@@ -19,6 +19,7 @@ from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, 
 from istio_lsp.index.config import ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.discovery import discover
 from istio_lsp.settings import Settings, pattern_problem
+from istio_lsp.syntax import decode
 
 # istio_lsp.checks (every rule) is imported only when something must be checked: a warm
 # run answered from the snapshot should not pay for loading seventy rules.
@@ -39,9 +40,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve()
         return 0
     if args.command == "check":
-        return _check(args, parser)
+        try:
+            return _check(args, parser)
+        except KeyboardInterrupt:
+            print("istio-lsp: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # `check … | head`: the reader has all it wanted
+            # Python flushes stdout at exit, which would fail again: point it at nothing
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     parser.print_help(sys.stderr)
     return 2
+
+
+def _jobs(text: str) -> int:
+    """`--jobs`: at least one process; more than the machine has cores only adds start-up time."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {value}")
+    return min(value, os.cpu_count() or 1)
+
+
+def _gateway_pattern(text: str) -> str:
+    """`--external-gateway`: `namespace/name`, either part may be a glob."""
+    namespace, slash, name = text.partition("/")
+    if not slash or not namespace or not name or "/" in name:
+        raise argparse.ArgumentTypeError(f"expected NAMESPACE/NAME (globs allowed, e.g. istio-system/*), got {text!r}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the language server over stdio")
     check = commands.add_parser("check", help="check manifests and print findings")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to check")
+    check.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or folders to check; - reads one file from stdin"
+    )
     check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     check.add_argument(
         "--fail-on",
@@ -70,20 +100,31 @@ def _parser() -> argparse.ArgumentParser:
         help="namespace of resources without metadata.namespace that no kustomization places (default: any)",
     )
     check.add_argument("--cluster-domain", help="cluster DNS domain (default: cluster.local)")
-    check.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip")
     check.add_argument(
-        "--external-host", action="append", default=[], metavar="GLOB", help="host provided outside these files"
+        "--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip (repeatable)"
+    )
+    check.add_argument(
+        "--external-host",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="host provided outside these files (repeatable)",
     )
     check.add_argument(
         "--external-gateway",
         action="append",
         default=[],
+        type=_gateway_pattern,
         metavar="NS/NAME",
-        help="Gateway installed outside these files",
+        help="Gateway installed outside these files, globs allowed (repeatable)",
     )
-    check.add_argument("--disable", action="append", default=[], metavar="CODE", help="rule code to turn off")
+    check.add_argument(
+        "--disable", action="append", default=[], metavar="CODE", help="rule code to turn off (repeatable)"
+    )
     check.add_argument("--no-cache", action="store_true", help="do not read or write the summary cache")
-    check.add_argument("--jobs", type=int, metavar="N", help="processes for parsing (default: one per core)")
+    check.add_argument(
+        "--jobs", type=_jobs, metavar="N", help="processes for parsing (default and at most: one per core)"
+    )
     return parser
 
 
@@ -164,6 +205,10 @@ def _check_configuration(configs: ProjectConfigs, parser: argparse.ArgumentParse
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     configs = _configs(args, parser)
     settings = configs.base
+    if "-" in args.paths:
+        if len(args.paths) > 1:
+            parser.exit(2, "istio-lsp: - (stdin) is checked alone, not with other paths\n")
+        return _report(args, _check_stdin(configs))
     missing = [p for p in args.paths if not _exists(p)]
     if missing:
         parser.exit(2, f"istio-lsp: no such file or directory, or not readable: {', '.join(missing)}\n")
@@ -176,6 +221,8 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     found = (path for root in args.paths for path in discover(Path(root), settings.exclude, configs, unreadable))
     paths = list(dict.fromkeys(found))
     _check_configuration(configs, parser)
+    if not paths:
+        parser.exit(2, f"istio-lsp: no YAML or kustomization file in {', '.join(args.paths)}: nothing was checked\n")
     cache = SummaryCache(None if args.no_cache else cache_dir())
     key = snapshot_key(sorted({Path(root).resolve() for root in args.paths}), configs.base, configs.forced)
     snapshot = cache.get_snapshot(key)
@@ -186,12 +233,34 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         cache.put_snapshot(key, snapshot)
         by_uri = snapshot.findings
     cache.close()
-    findings = [f for uri in sorted(by_uri) for f in by_uri[uri]]
+    return _report(args, [f for uri in sorted(by_uri) for f in by_uri[uri]])
+
+
+def _report(args: argparse.Namespace, findings: list[Finding]) -> int:
+    """Print the findings; the exit status `--fail-on` asks for."""
     _REPORTERS[args.format](findings, sys.stdout)
+    sys.stdout.flush()  # a closed pipe fails here, inside main's handler
     if args.fail_on == "never":
         return 0
     threshold = Severity.parse(args.fail_on)
     return 1 if any(f.severity <= threshold for f in findings) else 0
+
+
+STDIN_URI = "file:///dev/stdin"
+
+
+def _check_stdin(configs: ProjectConfigs) -> list[Finding]:
+    """The findings of one manifest read from standard input, checked on its own."""
+    from istio_lsp.checks import analyze_text, check_file
+    from istio_lsp.index import WorkspaceIndex
+
+    data = sys.stdin.buffer.read(configs.base.max_file_size + 1)
+    text = decode(data) if len(data) <= configs.base.max_file_size else None
+    if text is None:
+        sys.exit("istio-lsp: stdin is not UTF-8 text within maxFileSize: nothing was checked")
+    index = WorkspaceIndex(configs=configs)
+    index.update(analyze_text(STDIN_URI, text, configs.settings_for("/dev/stdin")))
+    return check_file(index, STDIN_URI)
 
 
 def _analyse(
@@ -210,8 +279,11 @@ def _analyse(
 
     index = WorkspaceIndex(configs=configs)
     states: dict[str, FileState] = {}
+    progress = _Progress(len(paths))
     for batch in summarize_paths(paths, configs, analyze_document, cache, workers=jobs, states=states):
         index.update_many(batch)
+        progress.advance(len(batch))
+    progress.done()
     stale = None if previous is None else stale_files(index, states, previous, cache, RULES)
     before = previous.findings if previous is not None else {}
     findings: dict[str, list[Finding]] = {}
@@ -223,8 +295,32 @@ def _analyse(
     return Snapshot(started_ns, states, findings, lines)
 
 
+class _Progress:
+    """`read 1,200/5,000 files` on a terminal's stderr, rewritten in place, while a long run reads files
+    (nothing when stderr is a file or a pipe, or the run is short)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+        self.shown = False
+        self.started = time.monotonic()
+        self.on = sys.stderr.isatty() and total >= 200
+
+    def advance(self, count: int) -> None:
+        self.count += count
+        if self.on and time.monotonic() - self.started > 1.0:
+            print(f"\ristio-lsp: read {self.count:,}/{self.total:,} files", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
 def display_path(uri: str) -> str:
     """A file URI as a path relative to the current directory when it lies below it."""
+    if uri == STDIN_URI:
+        return "-"
     path = unquote(urlparse(uri).path)
     try:
         return os.path.relpath(path)

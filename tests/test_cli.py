@@ -563,8 +563,8 @@ def test_exclude(workspace: Path) -> None:
     assert "yaml-syntax-error" not in codes(diagnostics)
     assert codes(diagnostics) >= WARNINGS
     assert code == 0
-    code, diagnostics = check_json(workspace, "--exclude", "*.yaml", ".")
-    assert (code, diagnostics) == (0, [])
+    everything = run(workspace, "check", "--exclude", "*.yaml", ".")  # nothing left to check: said, and an error
+    assert everything.returncode == 2 and "nothing was checked" in everything.stderr
     # gitignore-style: a pattern with a slash is anchored at the checked folder
     _, diagnostics = check_json(workspace, "--exclude", "mesh/routes.yaml", ".")
     assert not codes(diagnostics) & WARNINGS
@@ -715,3 +715,94 @@ def test_suppression_comments(workspace: Path) -> None:
     assert "destination-host-not-found" in codes(diagnostics)
     (unused,) = [d for d in diagnostics if d["code"] == "unused-suppression"]
     assert unused["severity"] == "hint" and "`subset-not-found`" in unused["message"]
+
+
+# ---- rough edges -----------------------------------------------------------------------------
+
+
+def test_check_reads_stdin(workspace: Path) -> None:
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": ""}
+    result = subprocess.run(
+        [*COMMAND, "check", "-"], input=ROUTES, cwd=workspace, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("-:") and "[subset-without-destinationrule]" in result.stdout
+    mixed = run(workspace, "check", "-", "mesh")
+    assert mixed.returncode == 2 and "checked alone" in mixed.stderr
+
+
+def test_nothing_to_check_is_said_and_fails(workspace: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a manifest\n", encoding="utf-8")
+    result = run(workspace, "check", str(empty))
+    assert result.returncode == 2
+    assert "nothing was checked" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--jobs", "0"], "at least 1"),
+        (["--jobs", "-1"], "at least 1"),
+        (["--jobs", "many"], "not a whole number"),
+        (["--external-gateway", "nogateway"], "expected NAMESPACE/NAME"),
+        (["--external-gateway", "a/b/c"], "expected NAMESPACE/NAME"),
+    ],
+)
+def test_bad_option_values_are_refused(workspace: Path, args: list[str], complaint: str) -> None:
+    result = run(workspace, "check", *args, ".")
+    assert result.returncode == 2 and complaint in result.stderr
+
+
+def test_jobs_are_capped_at_the_cores() -> None:
+    from istio_lsp.cli import _jobs
+
+    assert _jobs("2000") == (os.cpu_count() or 1)
+    assert _jobs("1") == 1
+
+
+def test_help_marks_repeatable_options() -> None:
+    result = subprocess.run([*COMMAND, "check", "--help"], capture_output=True, text=True, timeout=60, check=False)
+    for option in ("--exclude", "--external-host", "--external-gateway", "--disable"):
+        block = result.stdout.split("\n  " + option, 1)[1].split("\n  --", 1)[0]
+        assert "repeatable" in block, option
+
+
+def test_a_closed_pipe_ends_quietly(workspace: Path) -> None:
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": ""}
+    process = subprocess.Popen(
+        [*COMMAND, "check", "."], cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) in (0, 1)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_on_a_cold_run_stops_at_once(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from benchmarks.generate import generate
+
+    generate(tmp_path / "big", 600)
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": ""}
+    process = subprocess.Popen(
+        [*COMMAND, "check", str(tmp_path / "big")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    time.sleep(1.5)  # into the parsing, on every core
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole process group
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 5
+    assert process.returncode == 130
+    assert stderr.decode().strip().endswith("istio-lsp: interrupted")
+    assert "Traceback" not in stderr.decode()

@@ -214,21 +214,27 @@ def _in_processes(
     slices = [range(i, len(todo), workers * 4) for i in range(min(workers * 4, len(todo)))]
     context = multiprocessing.get_context("fork" if fork else "spawn")
     _inherited = todo if fork else []
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures: dict[Future[list[bytes]], range] = {}
-            for part in slices:
-                if fork:
-                    future = pool.submit(_summarize_inherited, part, analyzer)
-                else:
-                    files = [(todo[i][0], todo[i][1], todo[i][3]) for i in part]
-                    future = pool.submit(_summarize_chunk, files, analyzer)
-                futures[future] = part
-            for future in as_completed(futures):
-                blobs = future.result()
-                part = futures[future]
-                record([(todo[i][2], blob) for i, blob in zip(part, blobs, strict=True)])
-                yield [decode_summary(blob) for blob in blobs]
+        futures: dict[Future[list[bytes]], range] = {}
+        for part in slices:
+            if fork:
+                future = pool.submit(_summarize_inherited, part, analyzer)
+            else:
+                files = [(todo[i][0], todo[i][1], todo[i][3]) for i in part]
+                future = pool.submit(_summarize_chunk, files, analyzer)
+            futures[future] = part
+        for future in as_completed(futures):
+            blobs = future.result()
+            part = futures[future]
+            record([(todo[i][2], blob) for i, blob in zip(part, blobs, strict=True)])
+            yield [decode_summary(blob) for blob in blobs]
+        pool.shutdown()
+    except BaseException:  # Ctrl-C, a closed consumer: stop the workers now rather than wait for their queue
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         _inherited = []
 

@@ -507,8 +507,13 @@ class WorkspaceIndex:
         return self.by_name.get(name)
 
     def namespace_provides_services(self, namespace: str) -> bool:
-        """Whether the workspace places any Service or workload in a namespace."""
-        return any(isinstance(r, (Service, Workload)) for r in self.by_namespace.get(namespace))
+        """Whether the workspace places any Service or workload in a namespace (asked once per finding:
+        remembered until the index changes)."""
+        key = ("namespace_provides_services", namespace)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = any(isinstance(r, (Service, Workload)) for r in self.by_namespace.get(namespace))
+        return bool(found)
 
     def host_namespace(self, fqdn: str) -> str | None:
         return cluster_namespace(fqdn, self.settings.cluster_domain)

@@ -24,8 +24,12 @@ from istio_lsp.syntax.spans import Span, utf16_len
 
 try:  # the C composer is ~8x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
+
+    _C_LOADER = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+    _C_LOADER = False
 
 _TAGS = {
     yaml.ScalarNode: "tag:yaml.org,2002:str",
@@ -80,7 +84,8 @@ _FLOW_COLON = "found unexpected ':'"
 # private-use characters, none of them YAML syntax, to stand in for such a `:` (one absent from the text)
 _COLON_STAND_INS = "\ue000\ue001\ue002\ue003"
 _MAX_FLOW_COLONS = 64
-_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+_FLOW_STARTS = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)
+_FLOW_ENDS = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)
 # YAML 1.1 line breaks that LSP (and our line numbers) do not count: libyaml's lines and
 # columns are then off, and positions are computed from the mark's index instead
 _OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
@@ -351,11 +356,27 @@ def parse_document(text: str, index: int = 0, start_line: int = 0) -> YamlDocume
         doc.root = _compose_like_go(text, exc)
         if doc.root is None:
             doc.error = _problem_from(exc, doc)
-    except yaml.YAMLError as exc:  # errors without a position, e.g. reader errors
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL): at its place
+        doc.error = _reader_problem(exc, doc)
+    except yaml.YAMLError as exc:  # other errors without a position
         doc.error = SyntaxProblem(str(exc), Span(start_line, 0, start_line, 0))
     except RecursionError:
         doc.error = SyntaxProblem("Document is nested too deeply to analyse.", Span(start_line, 0, start_line, 0))
     return doc
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, doc: YamlDocument) -> SyntaxProblem:
+    """A refused character, reported on its line and column (the reader only gives its index)."""
+    position = max(int(exc.position), 0)
+    if _C_LOADER and not doc.text.isascii():  # libyaml counts bytes of the UTF-8 text, not characters
+        position = len(doc.text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore"))
+    position = min(position, len(doc.text))
+    line_start = doc.text.rfind("\n", 0, position) + 1
+    line = doc.start_line + doc.text.count("\n", 0, position)
+    column = utf16_len(doc.text[line_start:position])
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    message = f"YAML syntax error: the character U+{ord(character[:1] or chr(0)):04X} is not allowed in YAML"
+    return SyntaxProblem(message, Span(line, column, line, column + 1))
 
 
 def _compose_like_go(text: str, exc: yaml.MarkedYAMLError) -> Node | None:
@@ -479,17 +500,37 @@ def _problem_from(exc: yaml.MarkedYAMLError, doc: YamlDocument) -> SyntaxProblem
     return SyntaxProblem(f"YAML syntax error: {problem}", Span(line, col, line, end))
 
 
+def _deepest_flow(text: str) -> int | None:
+    """Where flow collections first nest deeper than MAX_NESTING, read from the scanner's tokens (brackets
+    in comments and quoted strings do not count; scanning, unlike composing, does not recurse)."""
+    loader = _BaseLoader(text)
+    get_token: Callable[[], Any] = loader.get_token
+    depth = 0
+    try:
+        while (token := get_token()) is not None:
+            kind = type(token)
+            if kind in _FLOW_STARTS:
+                depth += 1
+                if depth > MAX_NESTING:
+                    return int(token.start_mark.index)
+            elif kind in _FLOW_ENDS:
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # composing reports the syntax error
+    finally:
+        loader.dispose()
+    return None
+
+
 def _nesting_problem(text: str) -> tuple[int, str] | None:
     """(line, message) when the document nests deeper than libyaml can safely compose."""
     if text.count("[") + text.count("{") > MAX_NESTING:
-        depth = 0
-        for match in _FLOW_BRACKETS.finditer(text):
-            depth += 1 if match.group() in "[{" else -1
-            if depth > MAX_NESTING:
-                return (
-                    text.count("\n", 0, match.start()),
-                    f"Document not analysed: flow collections nest deeper than {MAX_NESTING} levels.",
-                )
+        deepest = _deepest_flow(text)
+        if deepest is not None:
+            return (
+                text.count("\n", 0, deepest),
+                f"Document not analysed: flow collections nest deeper than {MAX_NESTING} levels.",
+            )
     dashes = _NESTED_DASHES.search(text)
     if dashes is not None:
         return (

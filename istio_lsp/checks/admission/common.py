@@ -27,6 +27,7 @@ _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "
 _ENVOY_COMMAND = re.compile(r"%[A-Z0-9_]+(\([^%]*\))?(:[0-9]+)?%")
 
 MAX_REGEX_LENGTH = 1024
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9  # about 292 years
 
 
 # ---- durations -----------------------------------------------------------------
@@ -49,6 +50,8 @@ def parse_duration(text: str) -> float | None:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         position = match.end()
     if position != len(body) or position == 0:
+        return None
+    if not total <= _MAX_DURATION_SECONDS:  # Go's durations are int64 nanoseconds: longer ones do not parse
         return None
     return sign * total
 

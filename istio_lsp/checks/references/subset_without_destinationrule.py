@@ -100,8 +100,21 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
 
 
 def _create_rule_fix(ctx: Context, summary: FileSummary, vs: VirtualService, dest: Destination) -> Fix | None:
+    """The fix for every subset of the host the VirtualService uses: built once per host (a VirtualService
+    with thousands of routes to one host has as many findings)."""
     domain = ctx.settings.cluster_domain
     wanted = set(host_candidates(dest.host.value, vs.namespace, domain))
+    key = ("create-destinationrule", vs.uri, vs.doc_index, frozenset(wanted), dest.host.value, domain)
+    if key not in ctx.index.memo:
+        ctx.index.memo[key] = _build_rule_fix(ctx, summary, vs, dest, wanted)
+    fix: Fix | None = ctx.index.memo[key]
+    return fix
+
+
+def _build_rule_fix(
+    ctx: Context, summary: FileSummary, vs: VirtualService, dest: Destination, wanted: set[str]
+) -> Fix | None:
+    domain = ctx.settings.cluster_domain
     subsets: list[str] = []
     for other in vs.destinations:
         if (
