@@ -672,3 +672,80 @@ def test_lone_surrogates_are_analysed_not_lost() -> None:
     assert len(summary.resources) == len(analyze_text("file:///valid.yaml", VALID, SETTINGS).resources) + 1
     assert summary.resources[-1].name == "a\ufffdb"
     assert summary.digest == analyze_text("file:///other.yaml", text, SETTINGS).digest  # of the text as sent
+
+
+# ---- bounded work on big documents (issue 16, item 11) --------------------------------------------
+
+
+def _big_virtual_service(routes: int) -> str:
+    lines = ["apiVersion: networking.istio.io/v1", "kind: VirtualService", "metadata: {name: big, namespace: shop}"]
+    lines += ["spec:", "  hosts: [svc]", "  http:"]
+    for i in range(routes):
+        lines.append(f"  - match: [{{uri: {{prefix: /p{i}/}}}}]")
+        lines.append(f"    route: [{{destination: {{host: svc, subset: v{i % 3}}}}}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_virtual_service_of_many_routes_is_written_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dependency keys of a VirtualService's destinations share one digest of what they declare:
+    computing it per destination made 20,000 routes take minutes (the digest is of every route)."""
+    import istio_lsp.index.summary as summary_module
+
+    calls: list[int] = []
+    real = summary_module._declaration
+
+    def counting(value: object) -> str:
+        calls.append(1)
+        return real(value)
+
+    monkeypatch.setattr(summary_module, "_declaration", counting)
+    analyze_text("file:///big.yaml", _big_virtual_service(300), SETTINGS)
+    assert 0 < len(calls) < 10
+
+
+def test_kustomize_placement_is_looked_up_once_per_file(tmp_path: Path) -> None:
+    """`may_be_patched` finds the variant holding a resource through a table built once per file, not
+    by scanning every resource of the file for each question."""
+    from istio_lsp.index.patches import may_be_patched
+
+    (tmp_path / "kustomization.yaml").write_text("resources: [routes.yaml]\nnamespace: shop\n", encoding="utf-8")
+    text = "---\n".join(
+        f"apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}}}\nspec: {{ports: [{{port: 80}}]}}\n"
+        for i in range(200)
+    )
+    (tmp_path / "routes.yaml").write_text(text, encoding="utf-8")
+    index = WorkspaceIndex(SETTINGS)
+    for path in sorted(tmp_path.iterdir()):
+        index.update(analyze_text(path.as_uri(), path.read_text(encoding="utf-8"), SETTINGS))
+    resources = [r for v in index.placed[(tmp_path / "routes.yaml").as_uri()].variants for r in v.resources]
+    assert len(resources) == 200
+    assert not any(may_be_patched(index, r, "port") for r in resources)
+    assert ("placements", (tmp_path / "routes.yaml").as_uri()) in index.memo
+
+
+def test_brackets_in_comments_and_strings_are_not_nesting() -> None:
+    text = "# " + "[" * 600 + "\n" + VALID.replace("name: reviews", "name: reviews  # " + "{" * 600, 1)
+    text += '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: "' + "[" * 600 + '"}\n'
+    summary = analyze_text("file:///brackets.yaml", text, SETTINGS)
+    assert summary.syntax_errors == [] and summary.skipped_documents == []
+    assert {"VirtualService", "ConfigMap"} <= {r.kind for r in summary.resources}
+    deep = analyze_text("file:///deep.yaml", "a: " + "[" * 600 + "]" * 600 + "\n", SETTINGS)
+    assert [e.message for e in deep.syntax_errors] == [
+        "Document not analysed: flow collections nest deeper than 500 levels."
+    ]
+
+
+def test_a_nul_is_reported_where_it_is() -> None:
+    text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  y: "éé😀"\n  x: "ab\x00b"\n'
+    (problem,) = analyze_text("file:///nul.yaml", "x: 1\n" * 3000 + "---\n" + text, SETTINGS).syntax_errors
+    assert problem.span == Span(3001 + 5, 8, 3001 + 5, 9)
+    assert "U+0000" in problem.message
+
+
+def test_a_duration_too_long_for_go_is_invalid_not_a_crash() -> None:
+    huge = "9" * 400 + "s"
+    text = VALID.replace(
+        "route:", f"timeout: {huge}\n    retries: {{attempts: 2, perTryTimeout: {huge}}}\n    route:", 1
+    )
+    _, findings = analyse(text)
+    assert codes(findings).count("invalid-duration") == 2

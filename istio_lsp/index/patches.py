@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 
+from istio_lsp.index.layout import Placement
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.kustomization import PatchTarget
 from istio_lsp.model.resources import Resource
@@ -19,10 +20,7 @@ def may_be_patched(index: WorkspaceIndex, resource: Resource, field_word: str) -
     that kind and name (or one whose target cannot be told) in a kustomization on the way from a
     build to the resource's file, or a replacement of a field whose path holds `field_word`.
     The index keeps resources as their files write them, so such a field is not known."""
-    placed = index.placed.get(resource.uri)
-    if placed is None:
-        return False
-    placement = next((v.placement for v in placed.variants if any(r is resource for r in v.resources)), None)
+    placement = _placement_of(index, resource)
     if placement is None:
         return False
     for target in placement.replacements:
@@ -35,6 +33,18 @@ def may_be_patched(index: WorkspaceIndex, resource: Resource, field_word: str) -
     if found is None:
         found = index.memo[key] = _patched(index, resource, placement.builds)
     return bool(found)
+
+
+def _placement_of(index: WorkspaceIndex, resource: Resource) -> Placement | None:
+    """How the build that deployed this very resource object places it (a file's variants, by object:
+    looked up once per file, not scanned per question, for files of thousands of documents)."""
+    key = ("placements", resource.uri)
+    found: dict[int, Placement | None] | None = index.memo.get(key)
+    if found is None:
+        placed = index.placed.get(resource.uri)
+        found = {} if placed is None else {id(r): v.placement for v in reversed(placed.variants) for r in v.resources}
+        index.memo[key] = found
+    return found.get(id(resource))
 
 
 def _patched(index: WorkspaceIndex, resource: Resource, builds: tuple[str, ...]) -> bool:

@@ -396,10 +396,13 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
     requires: set[str] = set()
     digests: dict[int, str] = {}  # a resource that provides several keys is written out once
 
-    def provide(key: str, resource: Resource | None = None, part: object = None) -> None:
-        """`part`: what of the resource the key's readers read, when not all of it."""
+    def provide(key: str, resource: Resource | None = None, part: object = None, digest: str | None = None) -> None:
+        """`part`: what of the resource the key's readers read, when not all of it (`digest`: its digest,
+        when the caller provides many keys with one part)."""
         declaration = ""
-        if part is not None:
+        if digest is not None:
+            declaration = digest
+        elif part is not None:
             declaration = _declaration(part)
         elif resource is not None:
             declaration = digests.get(id(resource)) or digests.setdefault(id(resource), _declaration(resource))
@@ -524,11 +527,12 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                     require(f"host:{c}")  # the Service behind its own host (ports, the mesh listener)
             # what the DestinationRules of its destination hosts read: which subsets the routes use
             used = (r.uri, r.name, r.namespace, r.name_span, [(d.host.value, d.subset, d.role) for d in r.destinations])
+            used_digest = _declaration(used)  # once: a VirtualService of thousands of routes provides as many keys
             for dest in r.destinations:
                 if dest.subset is not None and is_placeholder(dest.host.value):
-                    provide(UNKNOWN_DESTINATION, r, used)
+                    provide(UNKNOWN_DESTINATION, r, digest=used_digest)
                 for c in host_candidates(dest.host.value, ns, domain):
-                    provide(f"{VS_DESTINATION}{c}", r, used)
+                    provide(f"{VS_DESTINATION}{c}", r, digest=used_digest)
                     require(f"host:{c}")
                     for w in wildcard_keys(c):
                         require(f"host:{w}")

@@ -84,6 +84,7 @@ _FLOW_COLON = "found unexpected ':'"
 # private-use characters, none of them YAML syntax, to stand in for such a `:` (one absent from the text)
 _COLON_STAND_INS = "\ue000\ue001\ue002\ue003"
 _MAX_FLOW_COLONS = 64
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
 _FLOW_STARTS = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken)
 _FLOW_ENDS = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken)
 # YAML 1.1 line breaks that LSP (and our line numbers) do not count: libyaml's lines and
@@ -515,10 +516,19 @@ def _deepest_flow(text: str) -> int | None:
                     return int(token.start_mark.index)
             elif kind in _FLOW_ENDS:
                 depth -= 1
-    except yaml.YAMLError:
-        return None  # composing reports the syntax error
+    except yaml.YAMLError:  # the scanner stopped early: count every bracket, as if none were quoted
+        return _deepest_bracket(text)
     finally:
         loader.dispose()
+    return None
+
+
+def _deepest_bracket(text: str) -> int | None:
+    depth = 0
+    for match in _FLOW_BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_NESTING:
+            return match.start()
     return None
 
 

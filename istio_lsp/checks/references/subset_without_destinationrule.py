@@ -125,7 +125,7 @@ def _build_rule_fix(
             subsets.append(other.subset.value)
     services = ctx.index.services_for(sorted(wanted))
     base = dest.host.value.split(".")[0]
-    taken = {r.name for r in ctx.index.in_namespace(vs.namespace) if r.kind == "DestinationRule"}
+    taken = {r.name for r in ctx.index.of_kind(vs.namespace, "DestinationRule") if r.namespace == vs.namespace}
     name = base if base not in taken else f"{base}-subsets"
     group = vs.api_version if vs.api_version.startswith("networking.istio.io/") else "networking.istio.io/v1"
     lines = ["---", f"apiVersion: {group}", "kind: DestinationRule", "metadata:", f"  name: {name}"]
