@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import io
 import os
+import pickle
 import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from istio_lsp.index.cache import FileState, SummaryCache, decode_summary, encode_summary, entry_key, stat_of
+from istio_lsp.index.cache import FileState, SummaryCache, encode_summary, entry_key, stat_of
 from istio_lsp.index.config import ProjectConfigs
 from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, digest_of, skipped_summary, summarize, uri_path
 from istio_lsp.settings import Settings
@@ -185,7 +189,7 @@ def _summarize_paths(
             cache.put_many([(item[2], summary) for item, summary in zip(todo, batch, strict=True)])
         return
     encoded: list[tuple[str, bytes]] = []
-    yield from _in_processes(todo, analyzer, workers, encoded.extend)
+    yield from _in_processes(todo, analyzer, workers, encoded.extend if cache is not None else None)
     if cache is not None:
         cache.put_encoded(encoded)
 
@@ -199,11 +203,11 @@ def _in_processes(
     todo: list[_Todo],
     analyzer: DocumentAnalyzer | None,
     workers: int,
-    record: Callable[[list[tuple[str, bytes]]], None],
+    record: Callable[[list[tuple[str, bytes]]], None] | None,
 ) -> Iterator[list[FileSummary]]:
-    """Summaries computed on `workers` processes. Each worker encodes its own summaries:
-    the parent decodes them once and hands the same bytes to the cache, so the main
-    process, the bottleneck, never encodes a summary."""
+    """Summaries computed on `workers` processes. Each worker sends its summaries in the quick
+    internal form the parent reads (`_Transfer`) and, for `record` (the cache), as the cache's plain
+    data, so the main process, the bottleneck, neither encodes nor decodes a cache row."""
     # imported here: a warm start that parses nothing should not pay for loading them
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -216,19 +220,20 @@ def _in_processes(
     _inherited = todo if fork else []
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
-        futures: dict[Future[list[bytes]], range] = {}
+        futures: dict[Future[list[tuple[bytes, bytes]]], range] = {}
         for part in slices:
             if fork:
-                future = pool.submit(_summarize_inherited, part, analyzer)
+                future = pool.submit(_summarize_inherited, part, analyzer, record is not None)
             else:
                 files = [(todo[i][0], todo[i][1], todo[i][3]) for i in part]
-                future = pool.submit(_summarize_chunk, files, analyzer)
+                future = pool.submit(_summarize_chunk, files, analyzer, record is not None)
             futures[future] = part
         for future in as_completed(futures):
-            blobs = future.result()
+            sent = future.result()
             part = futures[future]
-            record([(todo[i][2], blob) for i, blob in zip(part, blobs, strict=True)])
-            yield [decode_summary(blob) for blob in blobs]
+            if record is not None:
+                record([(todo[i][2], row) for i, (_, row) in zip(part, sent, strict=True)])
+            yield [pickle.loads(transfer) for transfer, _ in sent]
         pool.shutdown()
     except BaseException:  # Ctrl-C, a closed consumer: stop the workers now rather than wait for their queue
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -239,12 +244,58 @@ def _in_processes(
         _inherited = []
 
 
-def _summarize_inherited(part: range, analyzer: DocumentAnalyzer | None) -> list[bytes]:
-    return _summarize_chunk([(_inherited[i][0], _inherited[i][1], _inherited[i][3]) for i in part], analyzer)
+def _summarize_inherited(part: range, analyzer: DocumentAnalyzer | None, for_cache: bool) -> list[tuple[bytes, bytes]]:
+    files = [(_inherited[i][0], _inherited[i][1], _inherited[i][3]) for i in part]
+    return _summarize_chunk(files, analyzer, for_cache)
 
 
-def _summarize_chunk(files: list[tuple[str, str, Settings]], analyzer: DocumentAnalyzer | None) -> list[bytes]:
+def _summarize_chunk(
+    files: list[tuple[str, str, Settings]], analyzer: DocumentAnalyzer | None, for_cache: bool
+) -> list[tuple[bytes, bytes]]:
+    """(the summary for the parent, its cache row or b"") of each file."""
     # A short-lived worker allocates many objects and frees them by reference counting:
     # the cycle collector would only walk them again and again.
     gc.disable()
-    return [encode_summary(summarize(uri, text, settings, analyzer)) for uri, text, settings in files]
+    out: list[tuple[bytes, bytes]] = []
+    for uri, text, settings in files:
+        summary = summarize(uri, text, settings, analyzer)
+        out.append((_transfer(summary), encode_summary(summary) if for_cache else b""))
+    return out
+
+
+# ---- from a worker to its parent -------------------------------------------------------------------
+#
+# Pickles, never stored: the parent reads what its own child wrote a moment ago. A summary holds
+# thousands of slotted dataclasses, whose generated __setstate__ calls dataclasses.fields() for
+# each object; `_rebuild` sets their fields directly instead, which halves the parent's share.
+
+_DATACLASS_SETSTATE = getattr(dataclasses, "_dataclass_setstate", None)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _rebuild(cls: type, values: tuple[object, ...]) -> object:
+    obj: Any = object.__new__(cls)
+    for name, value in zip(_field_names(cls), values, strict=True):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+class _Transfer(pickle.Pickler):
+    def reducer_override(self, obj: object) -> Any:
+        cls = type(obj)
+        if _DATACLASS_SETSTATE is not None and getattr(cls, "__setstate__", None) is _DATACLASS_SETSTATE:
+            return _rebuild, (cls, tuple(getattr(obj, name) for name in _field_names(cls)))
+        return NotImplemented
+
+
+def _transfer(summary: FileSummary) -> bytes:
+    buffer = io.BytesIO()
+    _Transfer(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(summary)
+    return buffer.getvalue()
