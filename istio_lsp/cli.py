@@ -16,8 +16,9 @@ from istio_lsp import __version__
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.index.bulk import read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
-from istio_lsp.index.config import ProjectConfig, ProjectConfigs, read_config
-from istio_lsp.index.discovery import discover
+from istio_lsp.index.config import CONFIG_FILES, ProjectConfig, ProjectConfigs, read_config
+from istio_lsp.index.discovery import discover, load_config
+from istio_lsp.index.summary import uri_path
 from istio_lsp.settings import Settings, pattern_problem
 from istio_lsp.syntax import decode
 
@@ -39,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve()
         return 0
+    if args.command == "explain":
+        return _explain(args.code)
     if args.command == "check":
         try:
             return _check(args, parser)
@@ -79,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the language server over stdio")
+    explain = commands.add_parser("explain", help="print a rule's page: what it reports, why, examples, fixes")
+    explain.add_argument(
+        "code", metavar="CODE", help="a rule code (e.g. subset-not-found) or an istioctl code (IST0101)"
+    )
     check = commands.add_parser("check", help="check manifests and print findings")
     check.add_argument(
         "paths", nargs="+", metavar="PATH", help="files or folders to check; - reads one file from stdin"
@@ -121,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--disable", action="append", default=[], metavar="CODE", help="rule code to turn off (repeatable)"
     )
+    check.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="with -: the path the text on stdin has (shown in findings; its folder's settings apply)",
+    )
+    check.add_argument("--quiet", action="store_true", help="no progress and no summary line on stderr")
     check.add_argument("--no-cache", action="store_true", help="do not read or write the summary cache")
     check.add_argument(
         "--jobs", type=_jobs, metavar="N", help="processes for parsing (default and at most: one per core)"
@@ -208,7 +221,9 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if "-" in args.paths:
         if len(args.paths) > 1:
             parser.exit(2, "istio-lsp: - (stdin) is checked alone, not with other paths\n")
-        return _report(args, _check_stdin(configs))
+        return _report(args, _check_stdin(configs, args.stdin_filename))
+    if args.stdin_filename is not None:
+        parser.exit(2, "istio-lsp: --stdin-filename goes with - (stdin) as the path\n")
     missing = [p for p in args.paths if not _exists(p)]
     if missing:
         parser.exit(2, f"istio-lsp: no such file or directory, or not readable: {', '.join(missing)}\n")
@@ -222,24 +237,32 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     paths = list(dict.fromkeys(found))
     _check_configuration(configs, parser)
     if not paths:
-        parser.exit(2, f"istio-lsp: no YAML or kustomization file in {', '.join(args.paths)}: nothing was checked\n")
+        print(
+            f"istio-lsp: no YAML or kustomization file in {', '.join(args.paths)}: nothing was checked", file=sys.stderr
+        )
+        return NOTHING_CHECKED
     cache = SummaryCache(None if args.no_cache else cache_dir())
     key = snapshot_key(sorted({Path(root).resolve() for root in args.paths}), configs.base, configs.forced)
     snapshot = cache.get_snapshot(key)
     if snapshot is not None and snapshot.unchanged(paths, lambda path: read_text(path, settings)):
         by_uri = snapshot.findings
     else:
-        snapshot = _analyse(paths, configs, cache, args.jobs, started_ns, snapshot)
+        snapshot = _analyse(paths, configs, cache, args.jobs, started_ns, snapshot, args.quiet)
         cache.put_snapshot(key, snapshot)
         by_uri = snapshot.findings
     cache.close()
     return _report(args, [f for uri in sorted(by_uri) for f in by_uri[uri]])
 
 
+NOTHING_CHECKED = 3  # the exit status of a run whose paths hold no manifest
+
+
 def _report(args: argparse.Namespace, findings: list[Finding]) -> int:
     """Print the findings; the exit status `--fail-on` asks for."""
     _REPORTERS[args.format](findings, sys.stdout)
     sys.stdout.flush()  # a closed pipe fails here, inside main's handler
+    if args.format == "text" and not args.quiet:
+        _summary(findings)
     if args.fail_on == "never":
         return 0
     threshold = Severity.parse(args.fail_on)
@@ -249,18 +272,49 @@ def _report(args: argparse.Namespace, findings: list[Finding]) -> int:
 STDIN_URI = "file:///dev/stdin"
 
 
-def _check_stdin(configs: ProjectConfigs) -> list[Finding]:
-    """The findings of one manifest read from standard input, checked on its own."""
+def _check_stdin(configs: ProjectConfigs, filename: str | None) -> list[Finding]:
+    """The findings of one manifest read from standard input, checked on its own (as `filename` when
+    given: its folder's project settings apply, and findings name it)."""
     from istio_lsp.checks import analyze_text, check_file
     from istio_lsp.index import WorkspaceIndex
 
+    path = Path(filename).absolute() if filename else None
+    if path is not None:  # the project files of its folder and above, as `check` meets them
+        for folder in reversed([path.parent, *path.parent.parents]):
+            for name in CONFIG_FILES:
+                if (folder / name).is_file():
+                    load_config(configs, folder / name, top=False)
     data = sys.stdin.buffer.read(configs.base.max_file_size + 1)
     text = decode(data) if len(data) <= configs.base.max_file_size else None
     if text is None:
         sys.exit("istio-lsp: stdin is not UTF-8 text within maxFileSize: nothing was checked")
+    uri = path.as_uri() if path is not None else STDIN_URI
     index = WorkspaceIndex(configs=configs)
-    index.update(analyze_text(STDIN_URI, text, configs.settings_for("/dev/stdin")))
-    return check_file(index, STDIN_URI)
+    index.update(analyze_text(uri, text, configs.settings_for(uri_path(uri))))
+    return check_file(index, uri)
+
+
+def _explain(code: str) -> int:
+    """Print the page of a rule, or of the rules an istioctl code corresponds to."""
+    from istio_lsp.checks import ISTIO_ALIASES, RULES_BY_CODE
+
+    codes = [code] if code in RULES_BY_CODE else sorted(ISTIO_ALIASES.get(code.upper(), ()))
+    if not codes:
+        print(f"istio-lsp: no rule {code!r}; the rules are listed in the README and in docs/rules/", file=sys.stderr)
+        return 2
+    print("\n\n".join(RULES_BY_CODE[c].doc_path.read_text(encoding="utf-8").strip() for c in codes))
+    return 0
+
+
+def _summary(findings: list[Finding]) -> None:
+    """The counts by severity, and where to read about each rule found, on stderr."""
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
+    print(f"{len(findings)} finding(s)" + (f": {summary}" if summary else ""), file=sys.stderr)
+    codes = sorted({f.code for f in findings})
+    if codes:
+        shown = ", ".join(codes[:8]) + (f" and {len(codes) - 8} more" if len(codes) > 8 else "")
+        print(f"About a rule: istio-lsp explain CODE ({shown})", file=sys.stderr)
 
 
 def _analyse(
@@ -270,6 +324,7 @@ def _analyse(
     jobs: int | None,
     started_ns: int,
     previous: Snapshot | None,
+    quiet: bool = False,
 ) -> Snapshot:
     """Index and check the files: summaries from the cache where they are, the rest parsed;
     findings of the `previous` run kept for the files no change can have reached."""
@@ -279,7 +334,7 @@ def _analyse(
 
     index = WorkspaceIndex(configs=configs)
     states: dict[str, FileState] = {}
-    progress = _Progress(len(paths))
+    progress = _Progress(len(paths), quiet)
     for batch in summarize_paths(paths, configs, analyze_document, cache, workers=jobs, states=states):
         index.update_many(batch)
         progress.advance(len(batch))
@@ -299,12 +354,12 @@ class _Progress:
     """`read 1,200/5,000 files` on a terminal's stderr, rewritten in place, while a long run reads files
     (nothing when stderr is a file or a pipe, or the run is short)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, quiet: bool) -> None:
         self.total = total
         self.count = 0
         self.shown = False
         self.started = time.monotonic()
-        self.on = sys.stderr.isatty() and total >= 200
+        self.on = not quiet and sys.stderr.isatty() and total >= 200
 
     def advance(self, count: int) -> None:
         self.count += count
@@ -342,9 +397,6 @@ def _text(findings: list[Finding], out: TextIO) -> None:
             f"{_printable(display_path(f.uri))}:{f.span.start_line + 1}:{f.span.start_char + 1}: "
             f"{f.severity.label} [{f.code}] {f.message}\n"
         )
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
-    summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
-    print(f"{len(findings)} finding(s)" + (f": {summary}" if summary else ""), file=sys.stderr)
 
 
 def _json(findings: list[Finding], out: TextIO) -> None:
@@ -401,7 +453,10 @@ def _sarif(findings: list[Finding], out: TextIO) -> None:
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": quote(display_path(f.uri).replace(os.sep, "/"))},
+                            "artifactLocation": {
+                                "uri": quote(display_path(f.uri).replace(os.sep, "/")),
+                                "uriBaseId": "%SRCROOT%",  # relative to the checkout: no path of this machine
+                            },
                             "region": {
                                 "startLine": f.span.start_line + 1,
                                 "startColumn": f.span.start_char + 1,

@@ -283,7 +283,7 @@ def test_sarif_format(workspace: Path) -> None:
         assert result_["message"]["text"] == d["message"]
         (location,) = result_["locations"]
         physical = location["physicalLocation"]
-        assert physical["artifactLocation"]["uri"] == d["file"].replace(os.sep, "/")
+        assert physical["artifactLocation"] == {"uri": d["file"].replace(os.sep, "/"), "uriBaseId": "%SRCROOT%"}
         region = physical["region"]  # 1-based, end column exclusive
         assert region == {
             "startLine": d["range"]["start"]["line"] + 1,
@@ -563,8 +563,8 @@ def test_exclude(workspace: Path) -> None:
     assert "yaml-syntax-error" not in codes(diagnostics)
     assert codes(diagnostics) >= WARNINGS
     assert code == 0
-    everything = run(workspace, "check", "--exclude", "*.yaml", ".")  # nothing left to check: said, and an error
-    assert everything.returncode == 2 and "nothing was checked" in everything.stderr
+    everything = run(workspace, "check", "--exclude", "*.yaml", ".")  # nothing left to check: said, its own status
+    assert everything.returncode == 3 and "nothing was checked" in everything.stderr
     # gitignore-style: a pattern with a slash is anchored at the checked folder
     _, diagnostics = check_json(workspace, "--exclude", "mesh/routes.yaml", ".")
     assert not codes(diagnostics) & WARNINGS
@@ -729,6 +729,20 @@ def test_check_reads_stdin(workspace: Path) -> None:
     assert result.stdout.startswith("-:") and "[subset-without-destinationrule]" in result.stdout
     mixed = run(workspace, "check", "-", "mesh")
     assert mixed.returncode == 2 and "checked alone" in mixed.stderr
+    # as a file of the workspace: its name in the findings, its folder's settings
+    (workspace / "mesh" / ".istio-lsp.yaml").write_text("disabledRules: [destination-host-not-found]\n")
+    named = subprocess.run(
+        [*COMMAND, "check", "--stdin-filename", "mesh/unsaved.yaml", "-"],
+        input=ROUTES,
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert named.stdout.startswith("mesh/unsaved.yaml:"), named.stdout + named.stderr
+    assert "[subset-without-destinationrule]" in named.stdout
+    assert "destination-host-not-found" not in named.stdout
 
 
 def test_nothing_to_check_is_said_and_fails(workspace: Path, tmp_path: Path) -> None:
@@ -736,7 +750,7 @@ def test_nothing_to_check_is_said_and_fails(workspace: Path, tmp_path: Path) -> 
     empty.mkdir()
     (empty / "notes.txt").write_text("not a manifest\n", encoding="utf-8")
     result = run(workspace, "check", str(empty))
-    assert result.returncode == 2
+    assert result.returncode == 3  # not 0 (nothing passed), not 2 (a usage error): nothing was checked
     assert "nothing was checked" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -806,3 +820,27 @@ def test_ctrl_c_on_a_cold_run_stops_at_once(tmp_path: Path) -> None:
     assert process.returncode == 130
     assert stderr.decode().strip().endswith("istio-lsp: interrupted")
     assert "Traceback" not in stderr.decode()
+
+
+def test_explain_prints_a_rules_page() -> None:
+    result = subprocess.run([*COMMAND, "explain", "subset-not-found"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("# `subset-not-found`")
+    by_istio_code = subprocess.run([*COMMAND, "explain", "IST0132"], capture_output=True, text=True, timeout=60)
+    assert "# `virtualservice-host-not-in-gateway`" in by_istio_code.stdout
+    unknown = subprocess.run([*COMMAND, "explain", "no-such-rule"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "no rule" in unknown.stderr
+
+
+def test_text_output_ends_with_where_to_read_and_quiet_drops_it(workspace: Path) -> None:
+    result = run(workspace, "check", ".")
+    assert "About a rule: istio-lsp explain CODE (" in result.stderr.splitlines()[-1]
+    quiet = run(workspace, "check", "--quiet", ".")
+    assert quiet.stderr == "" and quiet.stdout == result.stdout
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    from benchmarks.generate import generate
+
+    generate(tmp_path / "ws", 120)
+    result = run(tmp_path, "check", "ws")
+    assert "istio-lsp: read" not in result.stderr
