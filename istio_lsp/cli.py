@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from istio_lsp import __version__
 from istio_lsp.findings import Finding, Severity
-from istio_lsp.index.bulk import read_text, summarize_paths
+from istio_lsp.index.bulk import read_regular_text, read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
 from istio_lsp.index.config import CONFIG_FILES, ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.discovery import discover, load_config
@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args, parser)
         except KeyboardInterrupt:
             print("istio-lsp: interrupted", file=sys.stderr)
-            return 130
+            sys.stderr.flush()
+            # now: at a normal exit, the pool's helper thread would write to the pipes of the workers just
+            # stopped, and print that it failed (the cache's database stands an abrupt end)
+            os._exit(130)
         except BrokenPipeError:  # `check … | head`: the reader has all it wanted
             # Python flushes stdout at exit, which would fail again: point it at nothing
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -178,7 +181,7 @@ def _exists(path: str) -> bool:
 
 def _read_config_text(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
     try:
-        return str(args.config.read_text(encoding="utf-8"))
+        return read_regular_text(args.config)
     except (OSError, UnicodeDecodeError) as exc:
         parser.exit(2, f"istio-lsp: cannot read settings file {args.config}: {exc}\n")
 

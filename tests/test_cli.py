@@ -844,3 +844,22 @@ def test_no_progress_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     generate(tmp_path / "ws", 120)
     result = run(tmp_path, "check", "ws")
     assert "istio-lsp: read" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX devices and FIFOs")
+def test_a_configuration_that_is_no_file_is_refused_not_read(workspace: Path, tmp_path: Path) -> None:
+    for config in ("/dev/zero", str(tmp_path / "fifo.yaml")):
+        if config.endswith("fifo.yaml"):
+            os.mkfifo(config)
+        result = run(workspace, "check", "--config", config, ".")
+        assert result.returncode == 2 and "cannot read settings file" in result.stderr, result.stderr
+
+
+def test_a_configuration_alias_bomb_is_a_problem_not_a_hang(workspace: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdefghij":
+        previous = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"
+    (workspace / ".istio-lsp.yaml").write_text(bomb.replace("j: &j", "exclude: &j"), encoding="utf-8")
+    result = run(workspace, "check", ".")
+    assert result.returncode == 2 and "too large" in result.stdout + result.stderr

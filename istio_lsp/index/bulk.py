@@ -64,6 +64,23 @@ def file_uri(path: Path) -> str:
         return path.absolute().as_uri()
 
 
+CONFIG_LIMIT = 1024 * 1024  # a project configuration is a few lines: more is not one
+
+
+def read_regular_text(path: Path, limit: int = CONFIG_LIMIT) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes; OSError (a pipe, a device, too large,
+    unreadable) or UnicodeDecodeError otherwise. For files read whole and outside the manifests' path
+    (configuration files): never blocks on a pipe nor reads a device without end."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(f"{_special(st.st_mode)}, not a file")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"larger than {limit // 1024} KB")
+    return data.decode("utf-8")
+
+
 def _special(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"

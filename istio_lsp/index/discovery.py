@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from istio_lsp.index.bulk import read_manifest
+from istio_lsp.index.bulk import read_manifest, read_regular_text
 from istio_lsp.index.config import CONFIG_FILES, ConfigProblem, ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.summary import DocumentAnalyzer, FileSummary, summarize, uri_path
 from istio_lsp.model.kustomization import KUSTOMIZATION_FILES
@@ -92,7 +92,7 @@ def load_config(configs: ProjectConfigs, path: Path, *, top: bool) -> ProjectCon
     uri = path.resolve().as_uri()
     problem: str | None = None
     try:
-        text = configs.texts.get(uri) or path.read_text(encoding="utf-8")
+        text = configs.texts.get(uri) or read_regular_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         text = ""
         problem = f"cannot read the configuration: {exc}"
