@@ -176,16 +176,19 @@ def _judge(gateway: Gateway, vs_namespace: str, host_readings: list[list[Labels]
     return verdict
 
 
+def _and_the_others(others: int, noun: str) -> str:
+    """When a name without namespace matched several Gateways: that none of the others serves the hosts."""
+    if others == 1:
+        return f" (nor does the other {noun} of that name)"
+    return f" (nor do the {others} other {noun}s of that name)" if others else ""
+
+
 def _finding(ctx: Context, vs: VirtualService, ref: Ref, verdicts: list[_Verdict]) -> Finding:
     gateway = verdicts[0].gateway
     shown = _gateway_label(gateway)
     # the namespace is not known: every Gateway of that name was tried
     others = len(verdicts) - 1
-    more = ""
-    if others == 1:
-        more = " (nor does the other Gateway of that name)"
-    elif others:
-        more = f" (nor do the {others} other Gateways of that name)"
+    more = _and_the_others(others, "Gateway")
     hosts = ", ".join(f"`{h.value}`" for h in vs.hosts)
     if not any(v.has_hosts for v in verdicts):
         message = (
@@ -258,12 +261,7 @@ def _kubernetes_finding(
     gateway = gateways[0]
     shown = _gateway_label(gateway)
     hosts = ", ".join(f"`{h.value}`" for h in vs.hosts)
-    others = len(gateways) - 1
-    more = ""
-    if others == 1:
-        more = " (nor does the other Gateway API Gateway of that name)"
-    elif others:
-        more = f" (nor do the {others} other Gateway API Gateways of that name)"
+    more = _and_the_others(len(gateways) - 1, "Gateway API Gateway")
     subject = f"No listener of Gateway API Gateway `{shown}` accepts"
     if len(vs.hosts) == 1:
         message = f"{subject} this VirtualService's host {hosts}{more}"
