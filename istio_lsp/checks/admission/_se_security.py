@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.admission.common import dns1123_label_problem, is_cidr, is_ip
 from istio_lsp.checks.base import TextEdit, close_matches, replace_fixes
-from istio_lsp.checks.fields import count, present, text_or_empty
+from istio_lsp.checks.fields import absent, count, present, text_or_empty
 from istio_lsp.checks.local import DocumentContext, quote_of
 from istio_lsp.findings import Finding, Fix, Severity
 from istio_lsp.model.resources import Ref
@@ -143,9 +143,16 @@ _TARGET_KIND_NAMES = "Service, networking.istio.io ServiceEntry, gateway.network
 
 
 def target_selection_findings(
-    ctx: DocumentContext, code: str, prefix: str, rejected: str = "kubectl apply is rejected"
+    ctx: DocumentContext,
+    code: str,
+    prefix: str,
+    rejected: str = "kubectl apply is rejected",
+    schema_requires: bool = False,
 ) -> Iterator[Finding]:
-    """One of selector/targetRef/targetRefs, and each target reference well formed."""
+    """One of selector/targetRef/targetRefs, and each target reference well formed.
+
+    `schema_requires`: the kind's schema requires a reference's `name` and `kind`, so a
+    missing one is `missing-required-field`'s (an empty one is still reported here)."""
     spec = ctx.spec
     chosen = [key for key in ("selector", "targetRef", "targetRefs") if _selection_set(get(spec, key), key)]
     if len(chosen) > 1:
@@ -166,7 +173,7 @@ def target_selection_findings(
     if isinstance(many, SequenceNode):
         refs.extend((["spec", "targetRefs", i], item) for i, item in enumerate(many.value) if present(item))
     for where, ref in refs:
-        yield from _target_ref_findings(ctx, code, prefix, where, ref, rejected)
+        yield from _target_ref_findings(ctx, code, prefix, where, ref, rejected, schema_requires)
 
 
 def _selection_set(node: Node | None, key: str) -> bool:
@@ -174,11 +181,11 @@ def _selection_set(node: Node | None, key: str) -> bool:
 
 
 def _target_ref_findings(
-    ctx: DocumentContext, code: str, prefix: str, where: Path, ref: Node, rejected: str
+    ctx: DocumentContext, code: str, prefix: str, where: Path, ref: Node, rejected: str, schema_requires: bool
 ) -> Iterator[Finding]:
     if not isinstance(ref, MappingNode):
         return
-    if not text_or_empty(ref, "name"):
+    if not text_or_empty(ref, "name") and not (schema_requires and absent(get(ref, "name"))):
         yield ctx.finding(
             code, Severity.ERROR, [*where, "name"], f"{prefix}the target reference has no `name`; {rejected}."
         )
@@ -193,6 +200,8 @@ def _target_ref_findings(
         )
     group, kind = text_or_empty(ref, "group"), text_or_empty(ref, "kind")
     if not kind:
+        if schema_requires and absent(get(ref, "kind")):
+            return
         yield ctx.finding(
             code,
             Severity.ERROR,
