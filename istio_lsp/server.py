@@ -589,8 +589,9 @@ def _apply_file_changes(ls: IstioLanguageServer, uris: Iterable[str]) -> set[str
 
 
 def _in_roots(ls: IstioLanguageServer, path: Path) -> bool:
+    """Whether a file lies in a workspace folder (every file does when the client named none)."""
     real = path.resolve()
-    return any(real.is_relative_to(root.resolve()) for root in ls.roots)
+    return not ls.roots or any(real.is_relative_to(root.resolve()) for root in ls.roots)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
