@@ -112,3 +112,24 @@ def _reading(reports: list[object]) -> bool:
     return any(isinstance(r, types.WorkDoneProgressReport) for r in reports) and not any(
         isinstance(r, types.WorkDoneProgressEnd) for r in reports
     )
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def folderless(lsp_client: LanguageClient):
+    accept_registrations(lsp_client)
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=client_capabilities("neovim")))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_without_workspace_folders_a_created_file_is_indexed(folderless: LanguageClient, tmp_path: Path) -> None:
+    created = _write(tmp_path / "loose", "created")
+    folderless.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(uri=uri_of(created), type=types.FileChangeType.Created)])
+    )
+    symbols = []
+    for _ in range(50):
+        symbols = await folderless.workspace_symbol_async(types.WorkspaceSymbolParams(query="created")) or []
+        if symbols:
+            break
+    assert [s.name for s in symbols] == ["created"]
