@@ -720,6 +720,9 @@ def request_position(ls: IstioLanguageServer, uri: str, position: types.Position
     # anything else the client did not open and the workspace does not hold is not read
     text = doc.source if doc is not None else ""
     lines = doc.lines if doc is not None else []
+    # a position past the end (an editor may send line 2³¹−1) means the end: features pad lines up to it
+    if position.line > len(lines):
+        position = types.Position(len(lines), 0)
     line_text = lines[position.line] if position.line < len(lines) else ""
     return normalize(uri), text, position.line, units_to_utf16(line_text, position.character, _encoding(ls))
 

@@ -71,8 +71,9 @@ def document_bounds(lines: list[str], line: int) -> tuple[int, int]:
 
 def cursor_at(text: str, line: int, character: int) -> Cursor:
     lines = text.split("\n")
-    if line >= len(lines):
-        lines += [""] * (line - len(lines) + 1)
+    if line >= len(lines):  # past the end: the line after the last one (never pad far, a line may be 2³¹)
+        line = len(lines)
+        lines.append("")
     start, end = document_bounds(lines, line)
     cursor = Cursor(document_start=start, document_end=end)
     current = lines[line][:character]

@@ -9,6 +9,7 @@ the diagnostics a fresh analysis of the same text gives.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -212,4 +213,21 @@ async def test_a_change_before_the_open_is_ignored(client: LanguageClient, works
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="yaml", version=2, text=BASE))
     )
+    await _analysed_as_fresh(client, uri, BASE)
+
+
+async def test_positions_far_past_the_end_are_answered_at_once(client: LanguageClient, workspace: Path) -> None:
+    uri = uri_of(workspace / "far.yaml")
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=BASE))
+    )
+    far = types.Position(2**31 - 1, 2**31 - 1)  # padding the text to it took 11.5 GB
+    document = types.TextDocumentIdentifier(uri)
+    items = await asyncio.wait_for(
+        client.text_document_completion_async(types.CompletionParams(document, far)), timeout=10
+    )
+    assert items is not None  # top-level keys of a new document, or nothing: an answer either way
+    hover = await asyncio.wait_for(client.text_document_hover_async(types.HoverParams(document, far)), timeout=10)
+    assert hover is None
+    # the server still works
     await _analysed_as_fresh(client, uri, BASE)
