@@ -369,12 +369,18 @@ _TOPOLOGY_KEYS = ("kubernetes.io/hostname",)
 
 def subset_selects(labels: dict[str, str], workload: Workload) -> bool:
     """Whether a subset's labels select a workload's pods (topology labels match nodes, not pods)."""
+    return subset_matches_labels(labels, workload.pod_labels)
+
+
+def subset_matches_labels(labels: dict[str, str], carried: dict[str, str]) -> bool:
+    """Whether a subset's labels are among an endpoint's labels (topology labels are matched against
+    nodes and clusters, not the endpoint's own labels: only an empty value never matches)."""
     for key, value in labels.items():
         if key.startswith(_TOPOLOGY_PREFIXES) or key in _TOPOLOGY_KEYS:
             if value == "":
                 return False
             continue
-        if workload.pod_labels.get(key) != value:
+        if carried.get(key) != value:
             return False
     return True
 

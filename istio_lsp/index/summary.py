@@ -440,6 +440,8 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                 require(f"ra:{ANY_NAMESPACE}")  # the RequestAuthentications whose keys istiod fetches
         elif isinstance(r, Scaler):
             provide(f"wl:{ns}", r)  # the replicas of the workload it scales
+        elif r.kind in ("WorkloadEntry", "WorkloadGroup"):
+            provide(f"we:{ns}", r)  # the endpoints a ServiceEntry's workloadSelector picks, read by subsets
         elif isinstance(r, ServiceEntry):
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):
@@ -506,6 +508,10 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                     if r.subsets:  # the routes that use its subsets
                         require(f"{VS_DESTINATION}{c}")
                         require(UNKNOWN_DESTINATION)
+                        # the endpoints of a ServiceEntry's workloadSelector, in the entry's namespace
+                        require(f"we:{ANY_NAMESPACE}")
+                        if cluster_namespace(c, domain) is None:
+                            require(f"wl:{ANY_NAMESPACE}")
                     host_ns = cluster_namespace(c, domain)
                     if host_ns:
                         require(f"wl:{host_ns}")

@@ -36,15 +36,17 @@ from istio_lsp.model.resources import (
     SelectorPolicy,
     Service,
     ServiceEntry,
+    ServiceEntryEndpoint,
     ServiceEntryPort,
     ServicePort,
     Subset,
     TlsMode,
     VirtualService,
     Workload,
+    WorkloadEntry,
 )
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
-from istio_lsp.syntax.nodes import get, integer, is_plain, items, key_node, pairs, path, scalar, string_map
+from istio_lsp.syntax.nodes import get, integer, is_null, is_plain, items, key_node, pairs, path, scalar, string_map
 from istio_lsp.syntax.parser import parse_document
 
 MAX_DEPTH = 10_000
@@ -167,6 +169,8 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         return _service(doc, base, node, spec)
     if kind in WORKLOAD_KINDS:
         return _workload(doc, base, node, spec)
+    if kind == "WorkloadEntry" and group == "networking.istio.io":
+        return _workload_entry(base, metadata, spec)
     if (kind, group) in (("HorizontalPodAutoscaler", "autoscaling"), ("ScaledObject", "keda.sh")):
         return _scaler(base, spec)
     return Resource(**base)  # type: ignore[arg-type]
@@ -484,6 +488,7 @@ def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource
     entry.resolution = (scalar(get(spec, "resolution")) or "NONE").upper()
     entry.location = (scalar(get(spec, "location")) or "MESH_EXTERNAL").upper()
     entry.endpoint_count = len(items(get(spec, "endpoints")))
+    entry.endpoints = [_endpoint(doc, item) for item in items(get(spec, "endpoints"))]
     entry_selector = path(spec, "workloadSelector", "labels")
     entry.has_workload_selector = bool(string_map(entry_selector))
     entry.workload_selector = string_map(entry_selector)
@@ -502,6 +507,33 @@ def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource
         )
         for port in items(get(spec, "ports"))
     ]
+    return entry
+
+
+def _endpoint(doc: YamlDocument, item: Node) -> ServiceEntryEndpoint:
+    labels = get(item, "labels")
+    return ServiceEntryEndpoint(
+        address=scalar(get(item, "address")),
+        labels=string_map(labels),
+        labels_complete=_labels_complete(labels),
+        span=content_span(doc, item),
+    )
+
+
+def _labels_complete(labels: Node | None) -> bool:
+    """Whether `string_map` of a labels field keeps all its labels: absent, null, or a mapping of
+    scalars whose keys are written once (a merge `<<` may hide some)."""
+    if isinstance(labels, MappingNode):
+        scalars = all(isinstance(v, ScalarNode) for _, v in pairs(labels))
+        return scalars and len(labels.value) == len(string_map(labels))
+    return labels is None or (isinstance(labels, ScalarNode) and is_null(labels))
+
+
+def _workload_entry(base: dict, metadata: Node | None, spec: Node | None) -> Resource:
+    entry = WorkloadEntry(**base)
+    entry.address = scalar(get(spec, "address"))
+    entry.endpoint_labels = {**string_map(get(spec, "labels")), **entry.labels}
+    entry.labels_complete = _labels_complete(get(spec, "labels")) and _labels_complete(get(metadata, "labels"))
     return entry
 
 

@@ -285,6 +285,7 @@ class ServiceEntry(Resource):
     resolution: str = "NONE"
     location: str = "MESH_EXTERNAL"
     endpoint_count: int = 0
+    endpoints: list[ServiceEntryEndpoint] = field(default_factory=list)  # the inline `endpoints[]`
     has_workload_selector: bool = False
     export_to: list[str] = field(default_factory=list)
     export_to_refs: list[Ref] = field(default_factory=list)  # the `exportTo` entries, with where each is written
@@ -293,6 +294,16 @@ class ServiceEntry(Resource):
     workload_selector_span: Span | None = None
     ports_complete: bool = True  # every `ports[]` item has an integer `number` (else `ports` misses some)
     port_items: list[ServiceEntryPort] = field(default_factory=list)  # `ports[]` with their protocols
+
+
+@dataclass(slots=True)
+class ServiceEntryEndpoint:
+    """One inline `endpoints[]` item of a ServiceEntry: the labels its Envoy endpoint carries."""
+
+    address: str | None  # `address`, as written
+    labels: dict[str, str]  # `labels` (scalar entries only)
+    labels_complete: bool  # `labels` is absent or a mapping of scalars (else some are not known)
+    span: Span  # the endpoint item
 
 
 @dataclass(slots=True)
@@ -347,6 +358,16 @@ class Workload(Resource):
     # the pod's `serviceAccountName` (else the deprecated `serviceAccount`); None: not written, the `default` one
     service_account: Ref | None = None
     containers: list[Container] = field(default_factory=list)  # the pod's `containers` (not init containers)
+
+
+@dataclass(slots=True, eq=False)
+class WorkloadEntry(Resource):
+    """A WorkloadEntry: one endpoint (a VM, a host) of the ServiceEntries whose workloadSelector picks it."""
+
+    address: str | None = None  # `spec.address`, as written
+    # the labels Istio gives the endpoint: `spec.labels` merged with `metadata.labels` (those win)
+    endpoint_labels: dict[str, str] = field(default_factory=dict)
+    labels_complete: bool = True  # both are absent or mappings of scalars (else some are not known)
 
 
 @dataclass(slots=True, eq=False)
