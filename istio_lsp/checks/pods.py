@@ -418,3 +418,12 @@ def replace_selector(uri: str, span: Span, flow: bool, labels: dict[str, str], t
     pairs = [f"{yaml_scalar(k)}: {yaml_scalar(v)}" for k, v in labels.items()]
     text = "{" + ", ".join(pairs) + "}" if flow else f"\n{' ' * span.start_char}".join(pairs)
     return Fix(title, (TextEdit(uri, span, text),), safe=False)
+
+
+def service_accounts(index: WorkspaceIndex, namespace: str) -> set[str] | None:
+    """The service accounts the workspace shows in a namespace: its ServiceAccount manifests, those its
+    workloads run as, and `default`, which every namespace has (None: one is a placeholder, any may be)."""
+    accounts = {"default"}
+    accounts.update(r.name for r in index.of_kind(namespace, "ServiceAccount"))
+    accounts.update(w.service_account.value for w in index.workloads_in(namespace) if w.service_account is not None)
+    return None if any(is_placeholder(a) for a in accounts) else accounts

@@ -50,6 +50,7 @@ from istio_lsp.model.resources import (
     ServiceEntry,
     VirtualService,
     Workload,
+    WorkloadGroup,
 )
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import (
@@ -442,6 +443,11 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             provide(f"wl:{ns}", r)  # the replicas of the workload it scales
         elif r.kind in ("WorkloadEntry", "WorkloadGroup"):
             provide(f"we:{ns}", r)  # the endpoints a ServiceEntry's workloadSelector picks, read by subsets
+            if isinstance(r, WorkloadGroup):
+                require(f"we:{ns}")  # the namespace's other WorkloadGroups (the same labels for their entries)
+                if r.service_account is not None:  # the identities of its namespace
+                    require(f"sa:{ns}")
+                    require(f"wl:{ns}")
         elif isinstance(r, ServiceEntry):
             for ref in r.hosts:
                 for c in host_candidates(ref.value, ns, domain):

@@ -44,6 +44,7 @@ from istio_lsp.model.resources import (
     VirtualService,
     Workload,
     WorkloadEntry,
+    WorkloadGroup,
 )
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, YamlDocument
 from istio_lsp.syntax.nodes import get, integer, is_null, is_plain, items, key_node, pairs, path, scalar, string_map
@@ -171,6 +172,8 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         return _workload(doc, base, node, spec)
     if kind == "WorkloadEntry" and group == "networking.istio.io":
         return _workload_entry(base, metadata, spec)
+    if kind == "WorkloadGroup" and group == "networking.istio.io":
+        return _workload_group(doc, base, spec)
     if (kind, group) in (("HorizontalPodAutoscaler", "autoscaling"), ("ScaledObject", "keda.sh")):
         return _scaler(base, spec)
     return Resource(**base)  # type: ignore[arg-type]
@@ -535,6 +538,17 @@ def _workload_entry(base: dict, metadata: Node | None, spec: Node | None) -> Res
     entry.endpoint_labels = {**string_map(get(spec, "labels")), **entry.labels}
     entry.labels_complete = _labels_complete(get(spec, "labels")) and _labels_complete(get(metadata, "labels"))
     return entry
+
+
+def _workload_group(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    group = WorkloadGroup(**base)
+    account = _ref(doc, path(spec, "template", "serviceAccount"))
+    group.service_account = account if account is not None and account.value else None
+    labels = path(spec, "metadata", "labels")
+    group.entry_labels = string_map(labels)
+    group.entry_labels_span = content_span(doc, labels) if labels is not None else None
+    group.entry_labels_complete = _labels_complete(labels)
+    return group
 
 
 def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:

@@ -371,6 +371,16 @@ class WorkloadEntry(Resource):
 
 
 @dataclass(slots=True, eq=False)
+class WorkloadGroup(Resource):
+    """A WorkloadGroup: the template of the WorkloadEntries its VMs register."""
+
+    service_account: Ref | None = None  # `spec.template.serviceAccount`: the identity its VMs run as
+    entry_labels: dict[str, str] = field(default_factory=dict)  # `spec.metadata.labels`, given to those entries
+    entry_labels_span: Span | None = None  # that mapping; None when not written
+    entry_labels_complete: bool = True  # absent, or a mapping of scalars (else some are not known)
+
+
+@dataclass(slots=True, eq=False)
 class Scaler(Resource):
     """A HorizontalPodAutoscaler or a KEDA ScaledObject: it sets the replicas of the workload it targets."""
 

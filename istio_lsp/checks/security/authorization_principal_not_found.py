@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from istio_lsp.checks.base import Context, Finding, Fix, Related, Rule, Severity, TextEdit, close_matches, likely_typo
+from istio_lsp.checks.pods import service_accounts
 from istio_lsp.checks.security._authorization import authorization_policies, judged_values, outcome
-from istio_lsp.index import FileSummary, WorkspaceIndex
+from istio_lsp.index import FileSummary
 from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import Ref, RuleValue, SelectorPolicy, Workload
@@ -113,7 +114,7 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
                 continue
             pods = [w for w in ctx.index.workloads_in(identity.namespace) if w.namespace == identity.namespace]
             if identity.namespace not in seen:
-                seen[identity.namespace] = _accounts(ctx.index, identity.namespace)
+                seen[identity.namespace] = service_accounts(ctx.index, identity.namespace)
             accounts = seen[identity.namespace]
             if not pods or accounts is None or _matches(identity, accounts):
                 continue
@@ -145,14 +146,6 @@ def _mistyped(trust_domain: str) -> bool:
         return False
     wrong = [(want, got) for want, got in zip(CLUSTER_LOCAL.split("."), labels, strict=True) if want != got]
     return len(wrong) == 1 and likely_typo(*wrong[0])
-
-
-def _accounts(index: WorkspaceIndex, namespace: str) -> set[str] | None:
-    """The service accounts the workspace shows in a namespace (None: one is a placeholder, so any may be)."""
-    accounts = {"default"}
-    accounts.update(r.name for r in index.of_kind(namespace, "ServiceAccount"))
-    accounts.update(w.service_account.value for w in index.workloads_in(namespace) if w.service_account is not None)
-    return None if any(is_placeholder(a) for a in accounts) else accounts
 
 
 def _matches(identity: _Identity, accounts: set[str]) -> bool:
