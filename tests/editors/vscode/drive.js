@@ -37,9 +37,13 @@ const BUNDLED_ROUTE = 'using the bundled server ('; // the extension's log line 
 const RESTART_LOG = 'restarting the server: restart requested';
 const RUNNING_LOG = 'server running (bundled server';
 const DOC_CODE = 'subset-matches-no-workload'; // still reported after step f: bookstore/reviews.yaml Ln 50 and 53
-const DOC_SUMMARY = "A DestinationRule subset whose labels match no pod of the Service's workloads.";
+// the pages' second paragraph is the rule's summary: read it from the page, so the two never drift apart
+const pageSummary = (code) =>
+  fs.readFileSync(path.join(__dirname, '..', '..', '..', 'istio_lsp', 'docs', 'rules', `${code}.md`), 'utf8')
+    .split('\n\n')[1].trim();
+const DOC_SUMMARY = pageSummary(DOC_CODE);
 const PICKED_CODE = 'subset-not-found'; // disabled in step f, but its page is still listed
-const PICKED_SUMMARY = "A destination names a subset that the host's DestinationRules do not define.";
+const PICKED_SUMMARY = pageSummary(PICKED_CODE);
 // what is left after steps d and f: 4 errors, 2 warnings
 const REMAINING = ['yaml-syntax-error', 'gateway-not-found', 'destination-host-not-found', 'subset-matches-no-workload',
   'subset-without-destinationrule'];
