@@ -105,8 +105,9 @@ def parse_value(name: str, raw: Any) -> tuple[Any, str | None]:
             raw = [raw]
         if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
             if name == "exclude":
-                bad = [f"{item!r} ({problem})" for item in raw if (problem := pattern_problem(item)) is not None]
-                usable = tuple(item for item in raw if pattern_problem(item) is None)
+                problems = [(item, pattern_problem(item)) for item in raw]
+                bad = [f"{item!r} ({problem})" for item, problem in problems if problem is not None]
+                usable = tuple(item for item, problem in problems if problem is None)
                 return usable, (f"not gitignore-style patterns, ignored: {', '.join(bad)}" if bad else None)
             return tuple(raw), None
         return None, f"expected a list of strings, got {raw!r}"

@@ -13,11 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from istio_lsp.index import WorkspaceIndex
-from istio_lsp.index.summary import NAMESPACE_NAMES
 from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.resources import Resource
-
-__all__ = ["NAMESPACE_NAMES", "KnownNamespaces", "known_namespaces", "namespace_objects", "namespace_pattern_matches"]
 
 # Namespaces every cluster has, with or without a manifest.
 CLUSTER_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})

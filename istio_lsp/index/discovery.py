@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 def exclusion(patterns: Iterable[str]) -> pathspec.PathSpec:
     """The patterns as one matcher; a pattern that is not gitignore-style is left out (the settings
     report it where it is written)."""
+    return _exclusion(tuple(patterns))
+
+
+@lru_cache(maxsize=64)
+def _exclusion(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    # built once per set of patterns: the server asks for every document it is sent
     import pathspec  # here: a warm `check` without patterns should not pay for loading it
 
     return pathspec.GitIgnoreSpec.from_lines([p for p in patterns if pattern_problem(p) is None])
