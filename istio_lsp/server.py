@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,7 @@ from istio_lsp.findings import Finding
 from istio_lsp.index import FileSummary, WorkspaceIndex, skipped_summary
 from istio_lsp.index.bulk import not_applied_as_is, read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
+from istio_lsp.index.cancellation import Cancelled, cancellable
 from istio_lsp.index.config import ProjectConfigs, is_config_path, read_config
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.index.summary import uri_path
@@ -64,6 +66,12 @@ class IstioLanguageServer(LanguageServer):
         self.status_sent: dict[str, Any] | None = None
         self.dirty: set[str] = set()
         self.flush_timer: asyncio.TimerHandle | None = None
+        # Edited documents are analysed by one run at a time, off the event loop, so requests are
+        # answered meanwhile from the last results: the run, whether edits are due for it, and the
+        # document it is summarising with the token that stops it when a newer text arrives.
+        self.analysis: asyncio.Future[None] | None = None
+        self.analysis_due = False
+        self.analysing: tuple[str, threading.Event] | None = None
         self.indexed = asyncio.Event()
         self.client_uri: dict[str, str] = {}  # normalised uri → the spelling the client used
         self.cache = SummaryCache(None)
@@ -89,9 +97,15 @@ class LspTextDocument(TextDocument):
     (U+2028, U+0085, a form feed…): pygls applies incremental edits line by line, so a position must
     name the same line for the editor and for us, or an edit lands in the wrong place."""
 
+    _split: tuple[str, tuple[str, ...]] | None = None  # the text last split, and its lines
+
     @property
     def lines(self) -> Sequence[str]:
-        return tuple(_LSP_LINES.findall(self.source))
+        # asked once per finding when diagnostics are converted to UTF-8 columns: split each text once
+        source = self.source
+        if self._split is None or self._split[0] is not source:
+            self._split = (source, tuple(_LSP_LINES.findall(source)))
+        return self._split[1]
 
 
 _LSP_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -327,7 +341,9 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
     as_on_disk = True  # every open document's text is the file's text on disk
     for doc in _open_documents(ls):
         if is_manifest_path(doc.uri):
-            summary = _summarize_open(ls, doc.uri, doc.source)
+            # off the loop: an open file of 20,000 routes must not keep requests waiting
+            doc_key, doc_settings, doc_previous = _summary_inputs(ls, doc.uri)
+            summary = await asyncio.to_thread(_summary_of, doc.uri, doc_key, doc.source, doc_settings, doc_previous)
             as_on_disk = as_on_disk and disk.get(summary.uri) == summary.digest
             affected |= ls.index.update(summary)
     quiet = ls.events == events  # no edit or file change arrived while indexing
@@ -408,15 +424,38 @@ async def _begin_progress(ls: IstioLanguageServer, title: str) -> str | None:
 # ---- documents ---------------------------------------------------------------
 
 
-def _summarize_open(ls: IstioLanguageServer, uri: str, text: str) -> FileSummary:
+def _summary_inputs(ls: IstioLanguageServer, uri: str) -> tuple[str, Settings, FileSummary | None]:
+    """What an open document's analysis reads of the server: its key, settings and last summary."""
     key = normalize(uri)
     ls.client_uri[key] = uri
+    return key, ls.index.settings_for(key), ls.index.files.get(key)
+
+
+def _summary_of(uri: str, key: str, text: str, settings: Settings, previous: FileSummary | None) -> FileSummary:
+    """An open document's summary: reads nothing of the server's state, so it can run off the loop."""
     path = to_fs_path(uri)
     skip = not_applied_as_is(Path(path)) if path else None
     if skip is not None:
         return skipped_summary(key, *skip)
     # unchanged `---` documents of the previous summary are reused
-    return analyze_text(key, text, ls.index.settings_for(key), ls.index.files.get(key))
+    return analyze_text(key, text, settings, previous)
+
+
+async def _summarize_off_loop(ls: IstioLanguageServer, uri: str, text: str) -> FileSummary:
+    """An open document's summary, made in a thread and stopped early (`Cancelled`) when the
+    document changes again."""
+    key, settings, previous = _summary_inputs(ls, uri)
+    token = threading.Event()
+    ls.analysing = (uri, token)
+
+    def summarize() -> FileSummary:
+        with cancellable(token):
+            return _summary_of(uri, key, text, settings, previous)
+
+    try:
+        return await asyncio.to_thread(summarize)
+    finally:
+        ls.analysing = None
 
 
 def _excluded(ls: IstioLanguageServer, uri: str) -> bool:
@@ -491,6 +530,8 @@ def _schedule(ls: IstioLanguageServer, uri: str, immediate: bool = False) -> Non
     """Re-analyse soon: edits in quick succession are batched, so only the last text is analysed."""
     ls.events += 1
     ls.dirty.add(uri)
+    if ls.analysing is not None and ls.analysing[0] == uri:
+        ls.analysing[1].set()  # the text being analysed is already out of date: stop at the next checkpoint
     if ls.flush_timer is not None:
         ls.flush_timer.cancel()
     delay = 0 if immediate else ls.settings.debounce_ms / 1000
@@ -498,25 +539,46 @@ def _schedule(ls: IstioLanguageServer, uri: str, immediate: bool = False) -> Non
     ls.flush_timer = loop.call_later(delay, _flush, ls)
 
 
-def _flush(ls: IstioLanguageServer) -> None:
+def _flush(ls: IstioLanguageServer) -> asyncio.Future[None]:
+    """The edits so far are due: analyse them, in the run under way when there is one."""
     ls.flush_timer = None
+    ls.analysis_due = True
+    if ls.analysis is None or ls.analysis.done():
+        ls.analysis = asyncio.ensure_future(_analyse(ls))
+    return ls.analysis
+
+
+async def _analyse(ls: IstioLanguageServer) -> None:
+    while ls.analysis_due:
+        ls.analysis_due = False
+        try:
+            await _analyse_dirty(ls)
+        except Exception:
+            log.exception("analysing edits failed")
+
+
+async def _analyse_dirty(ls: IstioLanguageServer) -> None:
     started = time.perf_counter()
     dirty, ls.dirty = ls.dirty, set()
     affected: set[str] = set()
-    for uri in dirty:
+    for uri in sorted(dirty):
         try:
             doc = _document(ls, uri)
             if doc is not None and is_config_path(uri) and _configuration_edited(ls, uri, doc.source):
                 _reindex_soon(ls)  # new settings: every file may change
                 return
             if doc is not None:
-                affected |= ls.index.update(_summarize_open(ls, uri, doc.source))
+                summary = await _summarize_off_loop(ls, uri, doc.source)
+                if uri not in ls.dirty:  # else edited meanwhile: the next round analyses the newer text
+                    affected |= ls.index.update(summary)
+        except Cancelled:
+            pass  # edited meanwhile (it is dirty again)
         except Exception:
             log.exception("analysing %s failed", uri)
     # Until the workspace is indexed, cross-file findings would be guesses (every host "missing"):
     # indexing publishes all files, open ones included, when it ends.
     if ls.indexed.is_set():
-        _publish(ls, affected)
+        await _publish_in_turns(ls, affected)
         if affected - {normalize(u) for u in dirty}:
             _refresh_views(ls)  # lenses and hints of other files may read what changed
         if ls.report_timing:
@@ -645,17 +707,46 @@ def _publish(ls: IstioLanguageServer, uris: Iterable[str], found: dict[str, list
     encoding = _encoding(ls)
     lookup = _line_lookup(ls)
     for uri in sorted(set(uris)):
-        try:
-            findings = check_file(ls.index, uri)
-            if found is not None:
-                found[uri] = findings
-            diagnostics = [to_diagnostic(f, lookup, encoding) for f in findings]
-        except Exception:
-            log.exception("checking %s failed", uri)
-            continue
-        _send(ls, uri, diagnostics)
+        _check_and_send(ls, uri, lookup, encoding, found)
     if ls.indexed.is_set():
         _report_status(ls, "ready", len(ls.index.files), len(ls.index.files))
+
+
+async def _publish_in_turns(ls: IstioLanguageServer, uris: Iterable[str]) -> None:
+    """`_publish`, letting waiting requests in every few tens of milliseconds: an edit that reaches
+    thousands of files must not keep a hover waiting until all of them are checked."""
+    encoding = _encoding(ls)
+    lookup = _line_lookup(ls)
+    turn_ends = time.perf_counter() + _TURN_SECONDS
+    for uri in sorted(set(uris)):
+        if time.perf_counter() > turn_ends:
+            await asyncio.sleep(0)
+            turn_ends = time.perf_counter() + _TURN_SECONDS
+            encoding, lookup = _encoding(ls), _line_lookup(ls)  # documents may have changed meanwhile
+        _check_and_send(ls, uri, lookup, encoding, None)
+    if ls.indexed.is_set():
+        _report_status(ls, "ready", len(ls.index.files), len(ls.index.files))
+
+
+_TURN_SECONDS = 0.05
+
+
+def _check_and_send(
+    ls: IstioLanguageServer,
+    uri: str,
+    lookup: Callable[[str, int], str | None],
+    encoding: str,
+    found: dict[str, list[Finding]] | None,
+) -> None:
+    try:
+        findings = check_file(ls.index, uri)
+        if found is not None:
+            found[uri] = findings
+        diagnostics = [to_diagnostic(f, lookup, encoding) for f in findings]
+    except Exception:
+        log.exception("checking %s failed", uri)
+        return
+    _send(ls, uri, diagnostics)
 
 
 def _report_status(ls: IstioLanguageServer, state: str, done: int, total: int) -> None:
@@ -785,12 +876,15 @@ def on_hover(ls: IstioLanguageServer, params: types.HoverParams) -> types.Hover 
 # documents' unsaved text is in it once analysed, so pending edits are analysed first.
 
 
-def _analysed(ls: IstioLanguageServer) -> None:
-    """Analyse edits still waiting for the debounce now, so a request reads the text the user sees."""
+async def _analysed(ls: IstioLanguageServer) -> None:
+    """Analyse edits still waiting for the debounce now, so a request reads the text the user sees.
+    (Hover, completion and code actions do not wait: they answer from the last results.)"""
     if ls.dirty:
         if ls.flush_timer is not None:
             ls.flush_timer.cancel()
         _flush(ls)
+    if ls.analysis is not None and not ls.analysis.done():
+        await asyncio.shield(ls.analysis)  # a request given up on must not stop the analysis
 
 
 def _client_uris(ls: IstioLanguageServer) -> Callable[[str], str]:
@@ -799,16 +893,16 @@ def _client_uris(ls: IstioLanguageServer) -> Callable[[str], str]:
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 @guarded(lambda: None)
-def on_definition(ls: IstioLanguageServer, params: types.DefinitionParams) -> list[types.Location] | None:
-    _analysed(ls)
+async def on_definition(ls: IstioLanguageServer, params: types.DefinitionParams) -> list[types.Location] | None:
+    await _analysed(ls)
     uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
     return definition(ls.index, uri, line, character, range_converter(ls), _client_uris(ls)) or None
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
 @guarded(lambda: None)
-def on_references(ls: IstioLanguageServer, params: types.ReferenceParams) -> list[types.Location] | None:
-    _analysed(ls)
+async def on_references(ls: IstioLanguageServer, params: types.ReferenceParams) -> list[types.Location] | None:
+    await _analysed(ls)
     uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
     include = params.context.include_declaration
     return references(ls.index, uri, line, character, include, range_converter(ls), _client_uris(ls)) or None
@@ -816,18 +910,18 @@ def on_references(ls: IstioLanguageServer, params: types.ReferenceParams) -> lis
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
 @guarded(lambda: None)
-def on_prepare_rename(
+async def on_prepare_rename(
     ls: IstioLanguageServer, params: types.PrepareRenameParams
 ) -> types.PrepareRenamePlaceholder | None:
-    _analysed(ls)
+    await _analysed(ls)
     uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
     return prepare_rename(ls.index, uri, line, character, range_converter(ls))
 
 
 @server.feature(types.TEXT_DOCUMENT_RENAME)
 @guarded(lambda: None)
-def on_rename(ls: IstioLanguageServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
-    _analysed(ls)
+async def on_rename(ls: IstioLanguageServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
+    await _analysed(ls)
     uri, _, line, character = request_position(ls, params.text_document.uri, params.position)
     try:
         return rename(ls.index, uri, line, character, params.new_name, range_converter(ls), _client_uris(ls))
@@ -838,10 +932,10 @@ def on_rename(ls: IstioLanguageServer, params: types.RenameParams) -> types.Work
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @guarded(list)
-def on_document_symbol(
+async def on_document_symbol(
     ls: IstioLanguageServer, params: types.DocumentSymbolParams
 ) -> list[types.DocumentSymbol] | list[types.SymbolInformation]:
-    _analysed(ls)
+    await _analysed(ls)
     symbols = document_symbols(ls.index, normalize(params.text_document.uri), range_converter(ls))
     text_caps = ls.client_capabilities.text_document
     symbol_caps = text_caps.document_symbol if text_caps else None
@@ -852,22 +946,24 @@ def on_document_symbol(
 
 @server.feature(types.WORKSPACE_SYMBOL)
 @guarded(list)
-def on_workspace_symbol(ls: IstioLanguageServer, params: types.WorkspaceSymbolParams) -> list[types.WorkspaceSymbol]:
-    _analysed(ls)
+async def on_workspace_symbol(
+    ls: IstioLanguageServer, params: types.WorkspaceSymbolParams
+) -> list[types.WorkspaceSymbol]:
+    await _analysed(ls)
     return workspace_symbols(ls.index, params.query, range_converter(ls), _client_uris(ls))
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
 @guarded(list)
-def on_code_lens(ls: IstioLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-    _analysed(ls)
+async def on_code_lens(ls: IstioLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    await _analysed(ls)
     return code_lenses(ls.index, normalize(params.text_document.uri), range_converter(ls))
 
 
 @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
 @guarded(list)
-def on_inlay_hint(ls: IstioLanguageServer, params: types.InlayHintParams) -> list[types.InlayHint]:
-    _analysed(ls)
+async def on_inlay_hint(ls: IstioLanguageServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+    await _analysed(ls)
     client_doc = params.text_document.uri
     uri, _, start_line, start_char = request_position(ls, client_doc, params.range.start)
     _, _, end_line, end_char = request_position(ls, client_doc, params.range.end)

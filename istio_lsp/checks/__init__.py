@@ -51,6 +51,7 @@ from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, 
 from istio_lsp.checks.files import suppressions
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
+from istio_lsp.index.cancellation import checkpoint
 from istio_lsp.index.discovery import summarize_path
 from istio_lsp.index.layout import PATCH, RESOURCE, Placement
 from istio_lsp.index.workspace import PlacedFile, Variant
@@ -134,6 +135,7 @@ def analyze_document(
         istio = resource.api_version.partition("/")[0].endswith(".istio.io")
         workload = resource.api_version in WORKLOAD_KINDS.get(resource.kind, ())
         for code, check in _CHECKS_BY_KIND.get(resource.kind, _ANY_KIND) if istio or workload else _ANY_KIND:
+            checkpoint()
             try:
                 findings.extend(check(ctx))
             except Exception:  # a bug in one check must not hide the others' findings

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from istio_lsp.findings import Finding
+from istio_lsp.index.cancellation import checkpoint
 from istio_lsp.index.config import is_config_path
 from istio_lsp.model.extract import resource_nodes
 from istio_lsp.model.hosts import (
@@ -157,6 +158,7 @@ def summarize(
         pieces = split_documents(text)
         summary.document_count = len(pieces)
         for index, (line, piece) in enumerate(pieces):
+            checkpoint()
             part_digest = digest_of(piece)
             earlier = reusable.get(part_digest)
             if earlier:
