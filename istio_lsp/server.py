@@ -44,6 +44,7 @@ from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.index.summary import uri_path
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import Span, units_to_utf16
+from istio_lsp.transport import IstioProtocol, serve_stdio
 
 log = logging.getLogger("istio_lsp.server")
 
@@ -54,7 +55,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class IstioLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("istio-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "istio-lsp",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=IstioProtocol,
+        )
         self.settings = Settings()
         self.index = WorkspaceIndex(self.settings)
         self.roots: list[Path] = []
@@ -973,4 +979,4 @@ async def on_inlay_hint(ls: IstioLanguageServer, params: types.InlayHintParams) 
 def serve() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
-    server.start_io()
+    serve_stdio(server)
