@@ -3,23 +3,28 @@
 LSP breaks lines only at `\\n`, `\\r\\n` and `\\r`; `str.splitlines` also breaks at U+2028, U+0085, a
 form feed and more, so a document model built on it applies an edit to the wrong line. Two tests:
 hypothesis drives random edits through the server's document model against a reference that edits
-the string by offset; and random edits through the real server process must leave it publishing
-the diagnostics a fresh analysis of the same text gives.
+the string by offset; and hypothesis drives random edits through the real server process, which
+must then publish the diagnostics a fresh analysis of the same text gives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
+import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import pytest_lsp
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp.client import make_test_lsp_client
 
 from istio_lsp.checks import analyze_text, check_file
 from istio_lsp.index import WorkspaceIndex
@@ -27,6 +32,8 @@ from istio_lsp.server import LspTextDocument
 from istio_lsp.settings import Settings
 from tests.e2e.conftest import SERVER, accept_registrations, uri_of
 from tests.e2e.helpers import wait_for
+
+T = TypeVar("T")
 
 # characters that break lines for `str.splitlines` but not for LSP, line breaks, and wide characters
 TRICKY = ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\x1e", "\r\n", "\r", "\n", "😀", "é", "\t", " "]
@@ -156,29 +163,88 @@ def _published(client: LanguageClient, uri: str) -> list[tuple[str, int, int, in
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_random_edits_through_the_server_match_a_fresh_analysis(
-    client: LanguageClient, workspace: Path, seed: int
+class ServerThread:
+    """The real server, driven from synchronous code (hypothesis cannot run coroutines): its client
+    lives on an event loop in a thread of its own, one process for every example."""
+
+    def __init__(self, root: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client = make_test_lsp_client()
+        accept_registrations(self.client)
+        self.run(self._start(root))
+
+    async def _start(self, root: Path) -> None:
+        await self.client.start_io(*SERVER.server_command, env=SERVER.server_env)
+        await self.client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"),
+                workspace_folders=[types.WorkspaceFolder(uri=uri_of(root), name="ws")],
+            )
+        )
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.run(self.client.shutdown_session())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server_thread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    server = ServerThread(tmp_path_factory.mktemp("ws"))
+    yield server
+    server.stop()
+
+
+# an edit: where (an offset, wrapped to the text's length), how much it replaces, what it inserts
+# (line breaks LSP knows and those it does not, CRLF, emoji, lone surrogates, YAML punctuation)
+EDITS = st.lists(
+    st.tuples(
+        st.integers(0, 10_000),
+        st.sampled_from([0, 0, 1, 2, 5, 12]),
+        st.lists(st.sampled_from([*TRICKY, "\ud800", "\udfff", "x", "#", ":", "- "]), max_size=3).map("".join),
+    ),
+    min_size=1,
+    max_size=15,
+)
+_examples = itertools.count()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_random_edits_through_the_server_match_a_fresh_analysis(
+    server_thread: ServerThread, edits: list[tuple[int, int, str]]
 ) -> None:
-    path = workspace / "routes.yaml"
-    path.write_text(BASE, encoding="utf-8", newline="")
-    uri = uri_of(path)
+    client = server_thread.client
+    uri = f"file:///hypothesis/example-{next(_examples)}.yaml"  # an unsaved buffer per example
     text = BASE
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=text))
     )
-    rng = random.Random(seed)
-    for version in range(2, 42):
-        edit_range, insert, text = _random_edit(rng, text)
+    for version, (where, length, insert) in enumerate(edits, start=2):
+        a = where % (len(text) + 1)
+        b = min(len(text), a + length)
+        if text[a - 1 : a + 1] == "\r\n":  # an editor cannot place a cursor inside a CRLF
+            a -= 1
+        if text[b - 1 : b + 1] == "\r\n":
+            b += 1
+        b = max(a, b)
+        edit_range = types.Range(_position(text, a), _position(text, b))
+        text = text[:a] + insert + text[b:]
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(uri=uri, version=version),
                 [types.TextDocumentContentChangePartial(range=edit_range, text=insert)],
             )
         )
-        if version % 8 == 1:  # now and then, wait for the analysis of this very text
-            await _analysed_as_fresh(client, uri, text)
-    await _analysed_as_fresh(client, uri, text)
+    try:
+        server_thread.run(_analysed_as_fresh(client, uri, text))
+    finally:
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
 
 
 async def _analysed_as_fresh(client: LanguageClient, uri: str, text: str) -> None:
