@@ -1,17 +1,27 @@
-#!/usr/bin/env python3
-"""Generate the JSON Schemas istio-lsp validates against from a bundle of Istio CRDs.
+"""Generate the JSON Schemas istio-lsp validates against from bundles of CRDs (Istio's, the Gateway API's).
 
-    python scripts/generate_schemas.py path/to/crd-all.gen.yaml --out istio_lsp/schemas/
+    python scripts/generate_schemas.py istio=path/to/crd-all.gen.yaml --out istio_lsp/schemas/
+    python scripts/generate_schemas.py gateway-api=path/to/gateway-api/experimental \
+        --baseline gateway-api=path/to/gateway-api/standard --out istio_lsp/schemas/
 
-The bundle is Istio's `manifests/charts/base/files/crd-all.gen.yaml` (any release), or
-any multi-document YAML of CustomResourceDefinitions (`kubectl get crd -o yaml` of a
-cluster works too: a `kind: List` of CRDs is read as well). For each served version of
-each CRD it writes `<out>/<group>/<version>/<Kind>.json`: a schema of the whole resource
-(apiVersion, kind, metadata, and the CRD's own properties: spec, status), with every
-`description` and other documentation-only keyword dropped and everything that
-validates kept. `<out>/index.json` lists each kind's group, served versions (preferred
-first, by Kubernetes' version priority), storage and preferred version, and the
-versions the CRD marks deprecated.
+Each source is named (`NAME=PATH`; a bare path is the source `istio`) and is a YAML file of
+CustomResourceDefinitions or a directory of such files: Istio's
+`manifests/charts/base/files/crd-all.gen.yaml`, the Gateway API's `config/crd/experimental/`,
+or `kubectl get crd -o yaml` of a cluster (a `kind: List` of CRDs is read as well). Several
+sources may be given at once; sources not named are left as an earlier run wrote them, so
+Istio's and the Gateway API's schemas regenerate independently or together.
+
+For each served version of each CRD it writes `<out>/<group>/<version>/<Kind>.json`: a
+schema of the whole resource (apiVersion, kind, metadata, and the CRD's own properties: spec,
+status), with every `description` and other documentation-only keyword dropped and
+everything that validates kept. `<out>/index.json` lists the sources (files and sha256) and,
+per (group, kind) -- the Gateway API's `Gateway` and Istio's are two entries -- its source,
+served versions (preferred first, by Kubernetes' version priority), storage and preferred
+version, and the versions the CRD marks deprecated.
+
+`--baseline NAME=PATH` gives the standard channel of a source generated from its experimental
+channel: properties the baseline lacks carry `x-istio-lsp-experimental: true` and the index
+lists, per kind, the versions only the experimental channel serves.
 
 Only PyYAML is needed. The output is deterministic: regenerating from the same bundle
 gives byte-identical files (a test checks the committed schemas against the bundle).
@@ -36,7 +46,9 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 GENERATOR = "istio-lsp scripts/generate_schemas.py"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# marks a property that only the experimental channel of a source has (see --baseline)
+EXPERIMENTAL = "x-istio-lsp-experimental"
 
 # documentation-only keywords: dropped from every schema object
 DOC_KEYWORDS = frozenset({"description", "example", "examples", "externalDocs", "title", "$comment"})
@@ -173,40 +185,116 @@ def _versions(crd: dict[str, Any]) -> list[tuple[str, bool, bool, dict[str, Any]
     return out
 
 
-def generate(bundle: Path, out: Path) -> dict[str, Any]:
-    """Write the schemas of `bundle` under `out`; returns the index that was written."""
-    kinds: dict[str, dict[str, Any]] = {}
-    files: dict[str, dict[str, Any]] = {}
-    for crd in _crds(bundle):
-        spec = crd["spec"]
-        group, names = str(spec["group"]), spec["names"]
-        kind = str(names["kind"])
-        if kind in kinds:
-            raise SystemExit(f"kind {kind} is defined twice ({kinds[kind]['group']} and {group}): one group per kind")
-        versions = _versions(crd)
-        served = sorted((v for v in versions if v[1]), key=lambda v: version_priority(v[0]))
-        if not served:
-            continue
-        storage = next((v[0] for v in versions if v[2]), served[0][0])
-        entry: dict[str, Any] = {
-            "group": group,
-            "served": [v[0] for v in served],
-            "preferred": served[0][0],
-            "storage": storage,
-            "deprecated": {
-                name: str(v.get("deprecationWarning") or "") for name, _, _, v, _ in served if v.get("deprecated")
-            },
-            "notServed": sorted(v[0] for v in versions if not v[1]),
-            "plural": str(names.get("plural", "")),
-            "listKind": str(names.get("listKind", f"{kind}List")),
-            "shortNames": [str(n) for n in names.get("shortNames") or []],
-            "scope": str(spec.get("scope", "Namespaced")),
-        }
-        kinds[kind] = entry
-        for name, _, _, _, schema in served:
-            files[f"{group}/{name}/{kind}.json"] = resource_schema(kind, schema)
+def _bundle_files(bundle: Path) -> list[Path]:
+    """The YAML files of a source: the file itself, or every `*.yaml`/`*.yml` of a directory (sorted)."""
+    if bundle.is_dir():
+        return sorted(p for p in bundle.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [bundle]
 
-    _remove_previous(out)
+
+def _mark_experimental(schema: Any, baseline: Any) -> Any:
+    """`schema` with `x-istio-lsp-experimental: true` on every property its `baseline` (the same kind and
+    version in the standard channel) does not have: the fields only an experimental channel serves."""
+    if not isinstance(schema, dict) or not isinstance(baseline, dict):
+        return schema
+    out = dict(schema)
+    props, base_props = schema.get("properties"), baseline.get("properties")
+    if isinstance(props, dict):
+        base_props = base_props if isinstance(base_props, dict) else {}
+        marked = {}
+        for name, sub in props.items():
+            if name not in base_props and isinstance(sub, dict):
+                marked[name] = {**sub, EXPERIMENTAL: True}
+            else:
+                marked[name] = _mark_experimental(sub, base_props.get(name))
+        out["properties"] = marked
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            out[key] = _mark_experimental(schema[key], baseline.get(key))
+    return out
+
+
+def _read_source(
+    name: str, bundle: Path, baseline: Path | None
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
+    """(index entries, files by relative path, the `sources` entry) of one source."""
+    entries: list[dict[str, Any]] = []
+    files: dict[str, dict[str, Any]] = {}
+    base: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+    for path in _bundle_files(baseline) if baseline is not None else []:
+        for crd in _crds(path):
+            spec = crd["spec"]
+            for version, served, _, _, schema in _versions(crd):
+                if served:
+                    base[(str(spec["group"]), str(spec["names"]["kind"]), version)] = schema
+    seen: set[tuple[str, str]] = set()
+    for path in _bundle_files(bundle):
+        for crd in _crds(path):
+            spec = crd["spec"]
+            group, names = str(spec["group"]), spec["names"]
+            kind = str(names["kind"])
+            if (group, kind) in seen:
+                raise SystemExit(f"{group} {kind} is defined twice in {name}")
+            seen.add((group, kind))
+            versions = _versions(crd)
+            served = sorted((v for v in versions if v[1]), key=lambda v: version_priority(v[0]))
+            if not served:
+                continue
+            storage = next((v[0] for v in versions if v[2]), served[0][0])
+            entry: dict[str, Any] = {
+                "kind": kind,
+                "group": group,
+                "source": name,
+                "served": [v[0] for v in served],
+                "preferred": served[0][0],
+                "storage": storage,
+                "deprecated": {
+                    version: str(v.get("deprecationWarning") or "")
+                    for version, _, _, v, _ in served
+                    if v.get("deprecated")
+                },
+                "notServed": sorted(v[0] for v in versions if not v[1]),
+                "plural": str(names.get("plural", "")),
+                "listKind": str(names.get("listKind", f"{kind}List")),
+                "shortNames": [str(n) for n in names.get("shortNames") or []],
+                "scope": str(spec.get("scope", "Namespaced")),
+            }
+            if baseline is not None:
+                entry["experimental"] = [v[0] for v in served if (group, kind, v[0]) not in base]
+            entries.append(entry)
+            for version, _, _, _, schema in served:
+                whole = resource_schema(kind, schema)
+                if (group, kind, version) in base:
+                    whole = _mark_experimental(whole, resource_schema(kind, base[(group, kind, version)]))
+                files[f"{group}/{version}/{kind}.json"] = whole
+    record: dict[str, Any] = {"files": [_file_record(p) for p in _bundle_files(bundle)]}
+    if baseline is not None:
+        record["baseline"] = [_file_record(p) for p in _bundle_files(baseline)]
+    return entries, files, record
+
+
+def _file_record(path: Path) -> dict[str, str]:
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def generate(sources: dict[str, Path], out: Path, baselines: dict[str, Path] | None = None) -> dict[str, Any]:
+    """Write the schemas of each named source under `out`, keeping those of the other sources an earlier
+    run wrote; returns the index that was written."""
+    baselines = baselines or {}
+    previous = _previous_index(out)
+    kept = [e for e in previous.get("kinds", []) if e.get("source") not in sources]
+    records = {k: v for k, v in (previous.get("sources") or {}).items() if k not in sources}
+    _remove(out, [e for e in previous.get("kinds", []) if e.get("source") in sources], kept)
+    entries = list(kept)
+    files: dict[str, dict[str, Any]] = {}
+    for name, bundle in sources.items():
+        new_entries, new_files, records[name] = _read_source(name, bundle, baselines.get(name))
+        taken = {(e["group"], e["kind"]) for e in entries}
+        for entry in new_entries:
+            if (entry["group"], entry["kind"]) in taken:
+                raise SystemExit(f"{entry['group']} {entry['kind']} comes from two sources: one source per kind")
+        entries.extend(new_entries)
+        files.update(new_files)
     for relative, schema in sorted(files.items()):
         target = out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -214,8 +302,8 @@ def generate(bundle: Path, out: Path) -> dict[str, Any]:
     index = {
         "generator": GENERATOR,
         "format": FORMAT_VERSION,
-        "source": {"file": bundle.name, "sha256": hashlib.sha256(bundle.read_bytes()).hexdigest()},
-        "kinds": dict(sorted(kinds.items())),
+        "sources": dict(sorted(records.items())),
+        "kinds": sorted(entries, key=lambda e: (e["group"], e["kind"])),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=False) + "\n", encoding="utf-8")
@@ -226,35 +314,68 @@ def _dump(schema: dict[str, Any]) -> str:
     return json.dumps(schema, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _remove_previous(out: Path) -> None:
-    """Delete the schema files an earlier run wrote (as its index.json lists them), so kinds or
-    versions a newer bundle dropped do not linger. Nothing else in `out` is touched."""
+def _previous_index(out: Path) -> dict[str, Any]:
+    """The index an earlier run wrote in `out` (format 1, one source keyed by kind, is read as source
+    `istio`), or an empty one."""
     index_path = out / "index.json"
     if not index_path.is_file():
-        return
+        return {}
     try:
         previous = json.loads(index_path.read_text(encoding="utf-8"))
     except ValueError:
-        return
+        return {}
     if not isinstance(previous, dict) or previous.get("generator") != GENERATOR:
         raise SystemExit(f"{index_path} was not written by this generator: refusing to overwrite {out}")
-    for kind, entry in previous.get("kinds", {}).items():
+    if isinstance(previous.get("kinds"), dict):  # format 1
+        previous["kinds"] = [{**e, "kind": k, "source": "istio"} for k, e in previous["kinds"].items()]
+    return previous
+
+
+def _remove(out: Path, dropped: list[dict[str, Any]], kept: list[dict[str, Any]]) -> None:
+    """Delete the schema files an earlier run wrote for the sources being regenerated (as its index.json
+    lists them), so kinds or versions a newer bundle dropped do not linger. Nothing else in `out` is
+    touched."""
+    keep = {(e["group"], v, e["kind"]) for e in kept for v in e.get("served", [])}
+    for entry in dropped:
         for version in entry.get("served", []):
-            path = out / entry["group"] / version / f"{kind}.json"
+            if (entry["group"], version, entry["kind"]) in keep:
+                continue
+            path = out / entry["group"] / version / f"{entry['kind']}.json"
             path.unlink(missing_ok=True)
             for parent in (path.parent, path.parent.parent):
                 if parent.is_dir() and not any(parent.iterdir()):
                     parent.rmdir()
 
 
+def _named(value: str) -> tuple[str, Path]:
+    name, eq, path = value.partition("=")
+    return (name, Path(path)) if eq and name and "/" not in name else ("istio", Path(value))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("bundle", type=Path, help="YAML file of CustomResourceDefinitions (crd-all.gen.yaml)")
+    parser.add_argument(
+        "sources",
+        nargs="+",
+        metavar="[NAME=]PATH",
+        help="a YAML file or a directory of YAML files of CustomResourceDefinitions, named (istio=…, "
+        "gateway-api=…; a bare path is the source `istio`)",
+    )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the standard channel of a source: fields, kinds and versions beyond it are marked experimental",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory (istio_lsp/schemas)")
     args = parser.parse_args(argv)
-    index = generate(args.bundle, args.out)
-    count = sum(len(entry["served"]) for entry in index["kinds"].values())
-    print(f"wrote {count} schemas for {len(index['kinds'])} kinds to {args.out}", file=sys.stderr)
+    sources = dict(_named(v) for v in args.sources)
+    baselines = dict(_named(v) for v in args.baseline)
+    index = generate(sources, args.out, baselines)
+    mine = [e for e in index["kinds"] if e["source"] in sources]
+    count = sum(len(e["served"]) for e in mine)
+    print(f"wrote {count} schemas for {len(mine)} kinds to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -72,6 +72,7 @@ ANALYZERS: dict[str, dict[str, frozenset[str]]] = {
         "IST0167": frozenset({"sidecar-on-ambient-workload"}),
     },
     "k8sgateway.SelectorAnalyzer": {"IST0166": frozenset({"selector-on-gateway-api-gateway"})},
+    "k8sgateway.CRDVersionAnalyzer": {"IST0176": frozenset({"gateway-api-crd-too-old"})},
     "authz.AuthorizationPoliciesAnalyzer": {
         "IST0127": frozenset({"selector-matches-no-workload"}),
         "IST0101": frozenset({"authorization-namespace-not-found"}),
@@ -390,14 +391,13 @@ NEEDS_A_CLUSTER: dict[str, str] = {
     "multicluster.ServiceAnalyzer": "the Services of the other clusters",
     "conditions.ConditionAnalyzer": "the status conditions controllers write",
     "externalcontrolplane.ExternalControlPlaneAnalyzer": "the webhook configurations of an external control plane",
-    "k8sgateway.CRDVersionAnalyzer": "the Gateway API CRDs installed in the cluster",
     "gateway.SecretAnalyzer": "the TLS Secrets of the gateway pods' namespace, which repositories keep out of Git",
 }
 # Analyzers that files could decide and that are not compared yet: their messages count as misses.
 NOT_YET: dict[str, str] = {}
 # Expected messages of the decidable analyzers matched by a rule whose page names the code. The
 # issue's target is 95 %; the test fails when the figure falls, so raise it as rules land.
-COVERAGE_FLOOR = 158
+COVERAGE_FLOOR = 159
 
 ALL_CASES: list[dict[str, Any]] = json.loads((CASES_DIR / "cases.json").read_text(encoding="utf-8"))["cases"]
 

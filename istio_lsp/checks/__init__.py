@@ -5,6 +5,9 @@ Rules are grouped by what they are about, one package each:
 - `files`: YAML that does not parse, files not analysed, project configuration, suppressions;
 - `references`: hosts, subsets, Gateways and the workloads behind them, across files;
 - `gateways`: what a Gateway serves to the VirtualServices bound to it;
+- `gateway_api`: Gateway API routes, Gateways, ReferenceGrants and GatewayClasses across files, named after
+  the status conditions Istio's controller sets;
+- `ambient`: ambient-mode labels, waypoints, and the policies ztunnel and waypoints enforce;
 - `ports`: the ports routes name against those Services expose, and how ports are named;
 - `conflicts`: resources Istio cannot apply together (the same host, port, certificate, workload);
 - `selectors`: Services and policies whose selectors pick no pod the workspace declares with them;
@@ -33,9 +36,11 @@ from types import ModuleType
 
 from istio_lsp.checks import (
     admission,
+    ambient,
     conflicts,
     envoyfilters,
     files,
+    gateway_api,
     gateways,
     istio_annotations,
     ports,
@@ -80,6 +85,8 @@ RULES: tuple[Rule, ...] = tuple(
         references,
         selectors,
         gateways,
+        gateway_api,
+        ambient,
         ports,
         conflicts,
         schema,

@@ -43,7 +43,10 @@ from istio_lsp.model.resources import (
     EnvoyFilter,
     Gateway,
     KubernetesGateway,
+    KubernetesRoute,
+    ListenerSet,
     MeshConfigSource,
+    ReferenceGrant,
     Resource,
     Scaler,
     SelectorPolicy,
@@ -447,6 +450,7 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
             e.strip() not in ("", ".", "*", "~") for e in r.export_to
         ):
             require(NAMESPACE_NAMES)  # an exportTo entry naming a namespace: one the files know?
+        _ambient_contributions(r, settings, provide, require)
         if r.kind == "Namespace":  # its labels: ambient mode, sidecar injection (read by the Sidecars in it)
             provide(f"nsobj:{r.name}", r, r.labels)
         if r.kind == "ServiceAccount":
@@ -488,6 +492,9 @@ def _contributions(resources: list[Resource], settings: Settings) -> tuple[tuple
                 require(f"gwport:{port}")
         elif isinstance(r, KubernetesGateway):
             provide(f"gw:{ns}/{r.name}", r)  # its listeners' hostnames, read by the VirtualServices bound to it
+            _gateway_api_contributions(r, domain, provide, require)
+        elif isinstance(r, (KubernetesRoute, ReferenceGrant, ListenerSet)):
+            _gateway_api_contributions(r, domain, provide, require)
         elif isinstance(r, MeshConfigSource):
             provide(MESH_CONFIG, r)
         elif isinstance(r, SelectorPolicy):
@@ -620,6 +627,89 @@ def _rule_value_contributions(policy: SelectorPolicy, domain: str, require: Call
                 require(f"host:{c}")
             require(f"svcns:{host.partition('.')[2].lower() or policy.namespace}")
             require("svcnamespaces:")  # the Services of the namespace, for "did you mean"
+
+
+def _gateway_api_contributions(
+    r: Resource, domain: str, provide: Callable[..., None], require: Callable[[str], None]
+) -> None:
+    """What the Gateway API checks read of other files: a route, the Gateways (or ListenerSets) it names with
+    its namespace's labels (allowedRoutes selectors), the Services and hosts of its backends and mesh parents,
+    the ReferenceGrants of the namespaces it refers to; a Gateway, the grants of its certificates' namespaces."""
+    ns = r.namespace
+    if isinstance(r, ReferenceGrant):
+        provide(f"refgrant:{ns}", r)
+        return
+    if isinstance(r, ListenerSet):
+        provide(f"gw:{ns}/{r.name}", r)  # read by the routes attached to it
+        if r.parent is not None and r.parent.name is not None:  # its listeners meet its Gateway's
+            parent_ns = r.parent.namespace.value if r.parent.namespace is not None else ns
+            require(f"gw:{parent_ns}/{r.parent.name.value}")
+            require(f"nsobj:{ns}")  # the labels an allowedListeners selector reads
+    if isinstance(r, (KubernetesGateway, ListenerSet)):
+        for listener in r.listeners:
+            for ref in listener.certificate_refs:
+                if ref.namespace is not None:
+                    require(f"refgrant:{ref.namespace.value}")
+                    require(f"ns:{ref.namespace.value}")
+        return
+    if not isinstance(r, KubernetesRoute):
+        return
+    for parent in r.parents:
+        if parent.name is None:
+            continue
+        parent_ns = parent.namespace.value if parent.namespace is not None else ns
+        if parent.kind == "Service":
+            require(f"host:{service_fqdn(parent.name.value, parent_ns, domain)}")
+            require(f"svcns:{parent_ns}")
+            require("svcnamespaces:")
+        else:
+            require(f"gw:{parent_ns}/{parent.name.value}")
+            require(f"gw:{ANY_NAMESPACE}/{parent.name.value}")  # namesakes in other namespaces
+            require(f"ns:{parent_ns}")
+            require(f"nsobj:{ns}")  # the labels an allowedRoutes selector reads
+    for rule in r.rules:
+        for ref in rule.backends:
+            if ref.name is None:
+                continue
+            target = ref.namespace.value if ref.namespace is not None else ns
+            for c in host_candidates(ref.name.value, target, domain):
+                require(f"host:{c}")
+            require(f"host:{service_fqdn(ref.name.value, target, domain)}")
+            require(f"svcns:{target}")
+            require("svcnamespaces:")
+            if target != ns:
+                require(f"refgrant:{target}")
+                require(f"ns:{target}")
+
+
+def _ambient_contributions(
+    r: Resource, settings: Settings, provide: Callable[..., None], require: Callable[[str], None]
+) -> None:
+    """What the ambient checks read of other files: the Gateway API Gateways (waypoints) and GatewayClasses
+    an `istio.io/use-waypoint` label or a policy's `targetRefs` may name, with their `istio.io/waypoint-for`;
+    the Services and ServiceEntries a `targetRef` names; the Namespace that puts a policy's pods in ambient."""
+    ns = r.namespace
+    if isinstance(r, KubernetesGateway):
+        provide(f"kgw:{ns}", r)
+    elif r.kind == "GatewayClass":
+        provide("gwclass:", r)
+    elif isinstance(r, ServiceEntry):
+        provide(f"sename:{ns}", part=r.name)
+    if any(lv.key == "istio.io/use-waypoint" for lv in r.ambient_labels):
+        require(f"kgw:{ANY_NAMESPACE}")  # the waypoint, its namesakes, the names close to it
+        require("gwclass:")  # the `istio.io/waypoint-for` of its class
+    if isinstance(r, SelectorPolicy) and r.kind == "AuthorizationPolicy" and r.l7_attributes and not r.targeted:
+        require(f"nsobj:{ns}")  # whether its pods are in ambient mode
+    targets = r.target_refs if isinstance(r, (SelectorPolicy, EnvoyFilter)) else []
+    for ref in targets:
+        if ref.kind == "Gateway":
+            require(f"kgw:{ANY_NAMESPACE}")
+        elif ref.kind == "GatewayClass":
+            require("gwclass:")
+        elif ref.kind == "Service":
+            require("svcnamespaces:")  # every Service: the one named, its namesakes, close names
+        elif ref.kind == "ServiceEntry":
+            require(f"sename:{ANY_NAMESPACE}")
 
 
 _PRINCIPAL_NAMESPACE = re.compile(r"/ns/([^/*]+)/")  # the namespace a principal `<td>/ns/<ns>/sa/<sa>` names

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from istio_lsp.model.hosts import ANY_NAMESPACE
 from istio_lsp.model.placeholders import has_placeholder_text
@@ -19,16 +20,25 @@ from istio_lsp.model.resources import (
     EnvoyFilter,
     EnvoyPatch,
     Gateway,
+    GatewayBackendRef,
+    GatewayClass,
     GatewayListener,
+    GatewayParentRef,
     GatewayServer,
     HttpRule,
     JwtKeySource,
     KubernetesGateway,
+    KubernetesRoute,
+    KubernetesRouteRule,
+    LabelValue,
+    ListenerSet,
     MeshConfigSource,
     OutlierPolicy,
+    PolicyTargetRef,
     PortSetting,
     ProviderUse,
     Ref,
+    ReferenceGrant,
     Resource,
     RouteRule,
     RuleValue,
@@ -146,6 +156,7 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         labels=string_map(get(metadata, "labels")),
         namespace_explicit=written is not None,
         analyze_suppress=scalar(path(metadata, "annotations", SUPPRESS_ANNOTATION)),
+        ambient_labels=_ambient_labels(doc, get(metadata, "labels")),
     )
     spec = get(node, "spec")
     group = api_version.split("/")[0] if "/" in api_version else ""
@@ -158,6 +169,10 @@ def _resource(doc: YamlDocument, node: Node, uri: str) -> Resource | None:
         return _selector_policy(doc, base, spec)
     if kind == "Gateway" and group == "gateway.networking.k8s.io":
         return _kubernetes_gateway(doc, base, spec)
+    if group in GATEWAY_API_GROUPS:
+        gateway_api = _GATEWAY_API_BUILDERS.get(kind.removeprefix("X") if group.endswith("x-k8s.io") else kind)
+        if gateway_api is not None:
+            return gateway_api(doc, base, spec)
     if kind == "ConfigMap" and api_version == "v1" and (name == "istio" or name.startswith("istio-")):
         mesh = path(node, "data", "mesh")
         if mesh is not None:
@@ -473,16 +488,194 @@ def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
 
 def _kubernetes_gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     gateway = KubernetesGateway(**base, class_name=scalar(get(spec, "gatewayClassName")))
-    for listener in items(get(spec, "listeners")):
-        gateway.listeners.append(
-            GatewayListener(
-                name=scalar(get(listener, "name")),
-                hostname=_ref(doc, get(listener, "hostname")),
-                protocol=scalar(get(listener, "protocol")),
-                span=content_span(doc, listener),
-            )
-        )
+    gateway.listeners.extend(
+        _listener(doc, listener, index) for index, listener in enumerate(items(get(spec, "listeners")))
+    )
+    allowed = path(spec, "allowedListeners", "namespaces")
+    gateway.listeners_from = scalar(get(allowed, "from")) or "None"
+    selector = get(allowed, "selector")
+    if get(selector, "matchExpressions") is None:
+        gateway.listeners_selector = string_map(get(selector, "matchLabels"))
     return gateway
+
+
+def _listener(doc: YamlDocument, listener: Node, index: int, prefix: str = "spec.listeners") -> GatewayListener:
+    """A Gateway's (or a ListenerSet's) `listeners[]` item."""
+    name = get(listener, "name")
+    port = get(listener, "port")
+    allowed = get(listener, "allowedRoutes")
+    namespaces = get(allowed, "namespaces")
+    routes_from = get(namespaces, "from")
+    selector = get(namespaces, "selector")
+    kinds = get(allowed, "kinds")
+    tls = get(listener, "tls")
+    certificates = [
+        ref
+        for number, item in enumerate(items(get(tls, "certificateRefs")))
+        if (ref := _backend_ref(doc, item, "Secret", f"{prefix}[{index}].tls.certificateRefs[{number}]")) is not None
+    ]
+    return GatewayListener(
+        name=scalar(name),
+        hostname=_ref(doc, get(listener, "hostname")),
+        protocol=scalar(get(listener, "protocol")),
+        span=content_span(doc, listener),
+        port=integer(port),
+        name_span=_scalar_span(doc, name),
+        port_span=_scalar_span(doc, port),
+        routes_from=scalar(routes_from) or "Same",
+        routes_from_span=_scalar_span(doc, routes_from),
+        routes_selector=string_map(get(selector, "matchLabels")) if get(selector, "matchExpressions") is None else None,
+        allowed_kinds=[
+            (scalar(get(item, "group")) or "gateway.networking.k8s.io", kind)
+            for item in items(kinds)
+            if (kind := scalar(get(item, "kind"))) is not None
+        ],
+        allowed_kinds_span=_span_or_none(doc, kinds),
+        certificate_refs=certificates,
+        tls_mode=scalar(get(tls, "mode")),
+    )
+
+
+GATEWAY_API_GROUPS = ("gateway.networking.k8s.io", "gateway.networking.x-k8s.io")
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute", "UDPRoute")
+
+
+def _parent_ref(doc: YamlDocument, item: Node, index: int) -> GatewayParentRef | None:
+    if not isinstance(item, MappingNode):
+        return None
+    port = get(item, "port")
+    return GatewayParentRef(
+        group=_written_or(get(item, "group"), "gateway.networking.k8s.io"),  # `group: ""` is the core group
+        kind=scalar(get(item, "kind")) or "Gateway",
+        name=_ref(doc, get(item, "name")),
+        namespace=_ref(doc, get(item, "namespace")),
+        section_name=_ref(doc, get(item, "sectionName")),
+        port=integer(port),
+        port_span=_scalar_span(doc, port),
+        span=content_span(doc, item),
+        index=index,
+    )
+
+
+def _written_or(node: Node | None, default: str) -> str:
+    """A scalar as written (`""` included), else the default."""
+    if isinstance(node, ScalarNode) and not is_null(node):
+        return str(node.value)
+    return default
+
+
+def _backend_ref(doc: YamlDocument, item: Node, default_kind: str, field_path: str) -> GatewayBackendRef | None:
+    if not isinstance(item, MappingNode):
+        return None
+    port = get(item, "port")
+    weight = get(item, "weight")
+    group = get(item, "group")
+    kind = get(item, "kind")
+    return GatewayBackendRef(
+        group=scalar(group) or "",
+        kind=scalar(kind) or default_kind,
+        name=_ref(doc, get(item, "name")),
+        namespace=_ref(doc, get(item, "namespace")),
+        port=integer(port),
+        port_span=_scalar_span(doc, port),
+        span=content_span(doc, item),
+        weight=integer(weight),
+        weight_span=_scalar_span(doc, weight),
+        path=field_path,
+        group_written=group is not None,
+        kind_span=_scalar_span(doc, kind),
+    )
+
+
+def _plain(node: Node | None, depth: int = 0) -> object:
+    """A match as plain data (for comparing matches); raises ValueError for what is not (too deep, odd keys)."""
+    if depth > 8:
+        raise ValueError("too deep")
+    if isinstance(node, MappingNode):
+        out: dict[str, object] = {}
+        for key, value in node.value:
+            name = scalar(key)
+            if name is None:
+                raise ValueError("key")
+            out[name] = _plain(value, depth + 1)
+        return out
+    if isinstance(node, SequenceNode):
+        return [_plain(item, depth + 1) for item in node.value]
+    return scalar(node)
+
+
+def _canonical(node: Node | None) -> str | None:
+    """A match as JSON text with sorted keys: equal matches give equal texts. None when it is not plain data."""
+    try:
+        return json.dumps(_plain(node), sort_keys=True)
+    except ValueError:
+        return None
+
+
+def _kubernetes_route(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    route = KubernetesRoute(**base)
+    route.parents = [p for i, item in enumerate(items(get(spec, "parentRefs"))) if (p := _parent_ref(doc, item, i))]
+    route.hostnames = _refs(doc, get(spec, "hostnames"))
+    seen: set[int] = set()
+    for rule_index, rule in _once(seen, get(spec, "rules")):
+        if not isinstance(rule, MappingNode):
+            continue
+        entry = KubernetesRouteRule(rule_index, content_span(doc, rule))
+        backends = get(rule, "backendRefs")
+        entry.backends_written = backends is not None
+        entry.has_filters = bool(items(get(rule, "filters")))
+        for number, item in _once(seen, backends):
+            backend = _backend_ref(doc, item, "Service", f"spec.rules[{rule_index}].backendRefs[{number}]")
+            if backend is not None:
+                entry.backends.append(backend)
+        matches: list[str] | None = []
+        for match in items(get(rule, "matches")):
+            text = _canonical(match)
+            entry.match_spans.append(content_span(doc, match))
+            if text is None or matches is None:
+                matches = None
+            else:
+                matches.append(text)
+        entry.matches = matches
+        route.rules.append(entry)
+    return route
+
+
+def _reference_grant(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    grant = ReferenceGrant(**base)
+    for item in items(get(spec, "from")):
+        namespace = get(item, "namespace")
+        grant.grants_from.append(
+            (scalar(get(item, "group")) or "", scalar(get(item, "kind")) or "", scalar(namespace) or "")
+        )
+        ref = _ref(doc, namespace)
+        if ref is not None:
+            grant.from_refs.append(ref)
+    for item in items(get(spec, "to")):
+        grant.grants_to.append(
+            (scalar(get(item, "group")) or "", scalar(get(item, "kind")) or "", scalar(get(item, "name")))
+        )
+    return grant
+
+
+def _gateway_class(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    return GatewayClass(**base, controller=_ref(doc, get(spec, "controllerName")))
+
+
+def _listener_set(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
+    listener_set = ListenerSet(**base)
+    parent = get(spec, "parentRef")
+    listener_set.parent = _parent_ref(doc, parent, 0) if parent is not None else None
+    listener_set.listeners.extend(_listener(doc, item, i) for i, item in enumerate(items(get(spec, "listeners"))))
+    return listener_set
+
+
+_GATEWAY_API_BUILDERS: dict[str, Callable[[YamlDocument, dict, Node | None], Resource]] = {
+    **dict.fromkeys(ROUTE_KINDS, _kubernetes_route),
+    "ReferenceGrant": _reference_grant,
+    "GatewayClass": _gateway_class,
+    "ListenerSet": _listener_set,
+}
 
 
 def _service_entry(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
@@ -560,6 +753,7 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
         policy.selector_span = content_span(doc, labels)
         policy.selector_flow = _flow(labels)
     policy.targeted = get(spec, "targetRef") is not None or bool(items(get(spec, "targetRefs")))
+    policy.target_refs = _target_refs(doc, [get(spec, "targetRef"), *items(get(spec, "targetRefs"))])
     policy.selector_entry = _key_value_span(doc, spec, "workloadSelector" if base["kind"] == "Sidecar" else "selector")
     if base["kind"] == "Sidecar":
         policy.egress_hosts = [ref for egress in items(get(spec, "egress")) for ref in _refs(doc, get(egress, "hosts"))]
@@ -575,6 +769,7 @@ def _selector_policy(doc: YamlDocument, base: dict, spec: Node | None) -> Resour
         policy.action = scalar(get(spec, "action"))
         policy.peer_identity = _peer_identity(doc, spec)
         policy.rule_values = _rule_values(doc, spec)
+        policy.l7_attributes = _l7_attributes(doc, spec)
         provider = path(spec, "provider", "name")
         if policy.action == "CUSTOM" and (ref := _ref(doc, provider)) is not None:
             policy.providers = [ProviderUse("authorization", ref, ref.span)]
@@ -654,6 +849,66 @@ def _rule_values(doc: YamlDocument, spec: Node | None) -> list[RuleValue]:
     return found
 
 
+# the labels ambient mode reads on Namespaces, Services, ServiceEntries, pods and Gateways
+AMBIENT_LABELS = (
+    "istio.io/use-waypoint",
+    "istio.io/use-waypoint-namespace",
+    "istio.io/dataplane-mode",
+    "istio.io/waypoint-for",
+)
+
+
+def _ambient_labels(doc: YamlDocument, labels: Node | None) -> list[LabelValue]:
+    found = []
+    for key in AMBIENT_LABELS:
+        ref = _ref(doc, get(labels, key))
+        if ref is not None:
+            found.append(LabelValue(key, ref))
+    return found
+
+
+def _target_refs(doc: YamlDocument, nodes: Sequence[Node | None]) -> list[PolicyTargetRef]:
+    """A policy's `targetRef` and `targetRefs[]` items (mappings only)."""
+    return [
+        PolicyTargetRef(
+            group=scalar(get(node, "group")) or "",
+            kind=scalar(get(node, "kind")) or "",
+            name=_ref(doc, get(node, "name")),
+            namespace=scalar(get(node, "namespace")),
+            span=content_span(doc, node),
+        )
+        for node in nodes
+        if isinstance(node, MappingNode)
+    ]
+
+
+# what ztunnel cannot read, as Istio lists it: `to.operation` and `from.source` fields (`when` keys: all
+# but the L4 ones)
+L7_OPERATION_FIELDS = ("hosts", "notHosts", "methods", "notMethods", "paths", "notPaths")
+L7_SOURCE_FIELDS = ("requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks")
+L4_CONDITIONS = frozenset({"source.ip", "source.namespace", "source.principal", "destination.ip", "destination.port"})
+
+
+def _l7_attributes(doc: YamlDocument, spec: Node | None) -> list[Ref]:
+    """The fields of an AuthorizationPolicy's rules that need the HTTP request, each with where it is written."""
+    found: list[Ref] = []
+    for rule in items(get(spec, "rules")):
+        for side, holder, fields in (("to", "operation", L7_OPERATION_FIELDS), ("from", "source", L7_SOURCE_FIELDS)):
+            for entry in items(get(rule, side)):
+                values = get(entry, holder)
+                for name in fields:
+                    written = key_node(values, name)
+                    if written is not None and items(get(values, name)):
+                        found.append(Ref(name, doc.span_of(written)))
+        for condition in items(get(rule, "when")):
+            key = get(condition, "key")
+            attribute = scalar(key)
+            if key is not None and attribute and attribute not in L4_CONDITIONS:
+                found.append(Ref(attribute, doc.span_of(key)))
+    found.sort(key=lambda ref: (ref.span.start_line, ref.span.start_char))
+    return found
+
+
 def _key_sources(doc: YamlDocument, spec: Node | None) -> list[JwtKeySource]:
     """A RequestAuthentication's `jwtRules[]` whose keys are fetched: those without inline `jwks`."""
     found: list[JwtKeySource] = []
@@ -697,6 +952,7 @@ def _envoy_filter(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
     if selector is not None:
         ef.selector = string_map(get(selector, "labels"))
     ef.targeted = bool(items(get(spec, "targetRefs")))
+    ef.target_refs = _target_refs(doc, items(get(spec, "targetRefs")))
     if isinstance(spec, MappingNode) and not spec.flow_style and spec.value:
         first = doc.span_of(spec.value[0][0])
         ef.spec_first_key = (first.start_line, first.start_char)
@@ -779,6 +1035,7 @@ def _workload(doc: YamlDocument, base: dict, node: Node, spec: Node | None) -> R
     metadata = _pod_template(base["kind"], node, spec)
     labels = get(metadata, "labels")
     workload.pod_labels = string_map(labels)
+    workload.ambient_labels = _ambient_labels(doc, labels)  # ambient reads the pods' labels
     if labels is not None:
         workload.pod_labels_span = content_span(doc, labels)
     inject = "sidecar.istio.io/inject"

@@ -72,6 +72,15 @@ class Ref:
     quote: str = ""  # the quote character the value was written with, if any
 
 
+@dataclass(slots=True)
+class LabelValue:
+    """A label ambient mode reads (`istio.io/use-waypoint`, `…-namespace`, `istio.io/dataplane-mode`,
+    `istio.io/waypoint-for`), with where its value is written."""
+
+    key: str
+    value: Ref
+
+
 @dataclass(slots=True, eq=False)
 class Resource:
     kind: str
@@ -85,6 +94,8 @@ class Resource:
     labels: dict[str, str] = field(default_factory=dict)
     namespace_explicit: bool = True  # `metadata.namespace` is written in the file
     analyze_suppress: str | None = None  # the `galley.istio.io/analyze-suppress` annotation, as written
+    # the ambient-mode labels it carries, with where each is written (a workload's: of its pod template)
+    ambient_labels: list[LabelValue] = field(default_factory=list)
 
     @property
     def display(self) -> str:
@@ -269,6 +280,100 @@ class GatewayListener:
     hostname: Ref | None  # None: not written, the listener accepts every host
     protocol: str | None = None
     span: Span | None = None  # the listener item
+    port: int | None = None  # `port`
+    name_span: Span | None = None  # `name`'s value
+    port_span: Span | None = None  # `port`'s value
+    # `allowedRoutes.namespaces.from`: Same (the default), All, Selector or None; the selector's `matchLabels`
+    # (None: it has `matchExpressions`, which the checks do not judge)
+    routes_from: str = "Same"
+    routes_from_span: Span | None = None
+    routes_selector: dict[str, str] | None = None
+    # `allowedRoutes.kinds` as (group, kind); empty: the kinds the protocol supports
+    allowed_kinds: list[tuple[str, str]] = field(default_factory=list)
+    allowed_kinds_span: Span | None = None
+    certificate_refs: list[GatewayBackendRef] = field(default_factory=list)  # `tls.certificateRefs`
+    tls_mode: str | None = None  # `tls.mode`, as written
+
+
+@dataclass(slots=True)
+class GatewayParentRef:
+    """A `spec.parentRefs[]` item of a Gateway API route (or a ListenerSet's `spec.parentRef`)."""
+
+    group: str  # "gateway.networking.k8s.io" when not written
+    kind: str  # "Gateway" when not written
+    name: Ref | None
+    namespace: Ref | None  # None: the route's own namespace
+    section_name: Ref | None
+    port: int | None
+    port_span: Span | None
+    span: Span  # the item
+    index: int = 0
+
+
+@dataclass(slots=True)
+class GatewayBackendRef:
+    """A `backendRefs[]` item of a route rule, a listener's `tls.certificateRefs[]` item, or a mirror."""
+
+    group: str  # "" (core) when not written
+    kind: str  # "Service" (backends) or "Secret" (certificates) when not written
+    name: Ref | None
+    namespace: Ref | None  # None: the referrer's own namespace
+    port: int | None
+    port_span: Span | None
+    span: Span  # the item
+    weight: int | None = None  # `weight` (1 when not written)
+    weight_span: Span | None = None
+    path: str = ""  # field path, e.g. spec.rules[0].backendRefs[1]
+    group_written: bool = False  # `group` is written
+    kind_span: Span | None = None  # `kind`'s value
+
+
+@dataclass(slots=True)
+class KubernetesRouteRule:
+    """One `spec.rules[]` item of a Gateway API route."""
+
+    index: int
+    span: Span
+    backends: list[GatewayBackendRef] = field(default_factory=list)
+    # each `matches[]` item as a canonical text (keys sorted), for comparing matches; None when a match
+    # holds something not read (an alias, a non-scalar where a scalar belongs)
+    matches: list[str] | None = field(default_factory=list)
+    match_spans: list[Span] = field(default_factory=list)
+    has_filters: bool = False  # `filters` written (a redirect or direct answer needs no backend)
+    backends_written: bool = False  # `backendRefs` written
+
+
+@dataclass(slots=True, eq=False)
+class KubernetesRoute(Resource):
+    """A Gateway API route: HTTPRoute, GRPCRoute, TCPRoute, TLSRoute or UDPRoute (the kind kept)."""
+
+    parents: list[GatewayParentRef] = field(default_factory=list)
+    hostnames: list[Ref] = field(default_factory=list)
+    rules: list[KubernetesRouteRule] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class ReferenceGrant(Resource):
+    """A Gateway API ReferenceGrant: which kinds of which namespaces may refer to which objects of its own."""
+
+    grants_from: list[tuple[str, str, str]] = field(default_factory=list)  # (group, kind, namespace)
+    grants_to: list[tuple[str, str, str | None]] = field(default_factory=list)  # (group, kind, name or None)
+    from_refs: list[Ref] = field(default_factory=list)  # the `from[].namespace` values
+
+
+@dataclass(slots=True, eq=False)
+class GatewayClass(Resource):
+    """A Gateway API GatewayClass (cluster-scoped): which controller implements the Gateways of the class."""
+
+    controller: Ref | None = None  # `spec.controllerName`
+
+
+@dataclass(slots=True, eq=False)
+class ListenerSet(Resource):
+    """A Gateway API ListenerSet: more listeners for a parent Gateway."""
+
+    parent: GatewayParentRef | None = None
+    listeners: list[GatewayListener] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)
@@ -277,6 +382,10 @@ class KubernetesGateway(Resource):
 
     class_name: str | None = None  # `spec.gatewayClassName`
     listeners: list[GatewayListener] = field(default_factory=list)
+    # `spec.allowedListeners.namespaces`: which ListenerSets may attach (`from`: None when not written, Same,
+    # All, Selector; the selector's matchLabels, None with matchExpressions)
+    listeners_from: str = "None"
+    listeners_selector: dict[str, str] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -420,6 +529,18 @@ class RuleValue:
 
 
 @dataclass(slots=True)
+class PolicyTargetRef:
+    """A `targetRef` or `targetRefs[]` item of a policy: the Gateway, GatewayClass, Service or ServiceEntry
+    it attaches to instead of selecting pods."""
+
+    group: str  # as written; "" when not written (the core group)
+    kind: str
+    name: Ref | None
+    namespace: str | None  # `namespace`, as written (None: the policy's own)
+    span: Span  # the item
+
+
+@dataclass(slots=True)
 class JwtKeySource:
     """A RequestAuthentication `jwtRules[]` item without inline `jwks`: its keys are fetched from `jwksUri`, else
     from the URI its issuer's OpenID discovery document names."""
@@ -453,6 +574,11 @@ class SelectorPolicy(Resource):
     # a RequestAuthentication's `jwtRules[]` without inline `jwks`: their keys are fetched (by istiod by default)
     key_sources: list[JwtKeySource] = field(default_factory=list)
     providers: list[ProviderUse] = field(default_factory=list)  # a Telemetry's, a CUSTOM AuthorizationPolicy's
+    target_refs: list[PolicyTargetRef] = field(default_factory=list)  # `targetRef` and `targetRefs[]`
+    # an AuthorizationPolicy's rule fields that need the HTTP request (ztunnel cannot read them): `to.operation`
+    # hosts, methods, paths (and `not` forms), `from.source` requestPrincipals and remoteIpBlocks (and `not`
+    # forms), `when` keys other than the L4 ones; each with the span of its key (a `when` item: of its value)
+    l7_attributes: list[Ref] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -503,6 +629,7 @@ class EnvoyFilter(Resource):
     priority_span: Span | None = None  # its value, when written
     selector: dict[str, str] | None = None  # `workloadSelector.labels`; None: no workloadSelector
     targeted: bool = False  # `targetRefs` name what it applies to (a Gateway, a GatewayClass, a Service)
+    target_refs: list[PolicyTargetRef] = field(default_factory=list)  # those `targetRefs[]`
     patches: list[EnvoyPatch] = field(default_factory=list)
     # where a `priority` key can go: before the first key of a block-style `spec`; None: no safe place
     spec_first_key: tuple[int, int] | None = field(default=None, metadata=LINE_CHAR)

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -580,8 +581,9 @@ def test_walk_stops_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_store_index_and_served_versions() -> None:
-    assert set(store.kinds()) >= {"VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy", "Telemetry"}
-    assert len(store.kinds()) == 15
+    assert set(store.kind_names()) >= {"VirtualService", "DestinationRule", "Gateway", "HTTPRoute", "Telemetry"}
+    assert sum(info.source == "istio" for info in store.kinds().values()) == 15
+    assert sum(info.source == "gateway-api" for info in store.kinds().values()) == 13
     assert store.served_versions("VirtualService") == (
         "networking.istio.io/v1",
         "networking.istio.io/v1beta1",
@@ -590,7 +592,36 @@ def test_store_index_and_served_versions() -> None:
     assert store.served_versions("Deployment") == ()
     telemetry = store.kind_info("Telemetry")
     assert telemetry is not None and telemetry.preferred == "v1" and telemetry.storage == "v1alpha1"
-    assert store.groups() == {"networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"}
+    assert store.groups() == {
+        "networking.istio.io",
+        "security.istio.io",
+        "telemetry.istio.io",
+        "extensions.istio.io",
+        "gateway.networking.k8s.io",
+        "gateway.networking.x-k8s.io",
+    }
+
+
+def test_store_keeps_the_two_gateways_apart() -> None:
+    istio = store.kind_info("Gateway", "networking.istio.io")
+    gwapi = store.kind_info("Gateway", "gateway.networking.k8s.io")
+    assert istio is not None and gwapi is not None and istio != gwapi
+    assert store.kind_info("Gateway") is istio  # no group: Istio's
+    assert store.served_versions("Gateway", "gateway.networking.k8s.io") == (
+        "gateway.networking.k8s.io/v1",
+        "gateway.networking.k8s.io/v1beta1",
+    )
+    istio_schema = store.schema_for("networking.istio.io/v1", "Gateway")
+    gwapi_schema = store.schema_for("gateway.networking.k8s.io/v1", "Gateway")
+    assert "servers" in store.properties(store.subschema(istio_schema, "spec"))
+    assert "listeners" in store.properties(store.subschema(gwapi_schema, "spec"))
+    assert "servers" not in store.properties(store.subschema(gwapi_schema, "spec"))
+    assert store.schema_for("gateway.networking.k8s.io/v1", "VirtualService") is None
+    # the kinds and versions only the experimental channel serves
+    tls = store.kind_info("TLSRoute", "gateway.networking.k8s.io")
+    assert tls is not None and tls.experimental == ("v1alpha3", "v1alpha2")
+    xmesh = store.kind_info("XMesh", "gateway.networking.x-k8s.io")
+    assert xmesh is not None and xmesh.source == "gateway-api" and xmesh.experimental == ("v1alpha1",)
 
 
 def test_schema_for_and_subschema() -> None:
@@ -671,27 +702,73 @@ def test_bookinfo_schema_findings() -> None:
 # --- the generator ---------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not BUNDLE.is_file(), reason="Istio's CRD bundle (/work/shared) is not available")
-def test_generator_reproduces_the_committed_schemas(tmp_path: Path) -> None:
+def _generator() -> Any:
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import generate_schemas
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    out = tmp_path / "schemas"
-    generate_schemas.main([str(BUNDLE), "--out", str(out)])
+    return generate_schemas
+
+
+GATEWAY_API = SHARED / "gateway-api"
+SOURCES = [
+    f"istio={BUNDLE}",
+    f"gateway-api={GATEWAY_API / 'experimental'}",
+    "--baseline",
+    f"gateway-api={GATEWAY_API / 'standard'}",
+]
+
+
+def _committed() -> list[str]:
+    return sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.rglob("*.json"))
+
+
+def _same_as_committed(out: Path) -> None:
     generated = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json"))
-    committed = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.rglob("*.json"))
-    assert generated == committed
+    assert generated == _committed()
     _, mismatch, errors = filecmp.cmpfiles(out, SCHEMA_DIR, generated, shallow=False)
     assert not mismatch and not errors
+
+
+@pytest.mark.skipif(
+    not BUNDLE.is_file() or not GATEWAY_API.is_dir(), reason="the CRD bundles (/work/shared) are not available"
+)
+def test_generator_reproduces_the_committed_schemas(tmp_path: Path) -> None:
+    """Istio's bundle and the Gateway API's CRDs (v1.6.1, experimental channel over the standard one)
+    give exactly the committed files, together or one source after the other."""
+    generate_schemas = _generator()
+    out = tmp_path / "schemas"
+    generate_schemas.main([*SOURCES, "--out", str(out)])
+    _same_as_committed(out)
     # regenerating over an earlier output replaces it, and drops files the bundle no longer yields
     stale = out / "networking.istio.io" / "v9" / "Old.json"
     stale.parent.mkdir()
     stale.write_text("{}")
     index = json.loads((out / "index.json").read_text())
-    index["kinds"]["Old"] = {"group": "networking.istio.io", "served": ["v9"]}
+    index["kinds"].append({"kind": "Old", "group": "networking.istio.io", "served": ["v9"], "source": "istio"})
     (out / "index.json").write_text(json.dumps(index))
-    generate_schemas.main([str(BUNDLE), "--out", str(out)])
+    generate_schemas.main([f"istio={BUNDLE}", "--out", str(out)])  # the Gateway API's files stay
     assert not stale.exists() and not stale.parent.exists()
-    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json")) == committed
+    _same_as_committed(out)
+    # one source at a time, in either order
+    separate = tmp_path / "separate"
+    generate_schemas.main([f"gateway-api={GATEWAY_API / 'experimental'}", *SOURCES[2:], "--out", str(separate)])
+    generate_schemas.main([str(BUNDLE), "--out", str(separate)])  # a bare path is the source `istio`
+    _same_as_committed(separate)
+    # an index of format 1 (one source, keyed by kind) is read as Istio's
+    legacy = tmp_path / "legacy"
+    generate_schemas.main([f"istio={BUNDLE}", "--out", str(legacy)])
+    old = json.loads((legacy / "index.json").read_text())
+    old_kinds = {e["kind"]: e for e in old["kinds"]}
+    (legacy / "index.json").write_text(json.dumps({**old, "format": 1, "kinds": old_kinds}))
+    generate_schemas.main([*SOURCES, "--out", str(legacy)])
+    _same_as_committed(legacy)
+
+
+def test_experimental_fields_are_marked() -> None:
+    schema = store.schema_for("gateway.networking.k8s.io/v1", "HTTPRoute")
+    filters = store.subschema(schema, "spec.rules[0].filters[0]")
+    assert filters is not None
+    assert store.properties(filters)["externalAuth"].get("x-istio-lsp-experimental") is True
+    assert "x-istio-lsp-experimental" not in store.properties(filters)["requestRedirect"]

@@ -14,6 +14,8 @@ DOC = """\
 An Istio resource uses an older version of its API that Istio still serves, such as
 `networking.istio.io/v1alpha3` or `v1beta1` for a VirtualService, or
 `telemetry.istio.io/v1alpha1` for Telemetry, where a newer (`v1`) version exists.
+Gateway API resources are judged the same way against the versions its CRDs
+(v1.6.1) serve: `gateway.networking.k8s.io/v1beta1` for an HTTPRoute or a Gateway.
 A version the CRD itself marks deprecated is reported too, with the CRD's warning.
 
 This is a hint, not a problem: Istio serves the old versions for compatibility, and
@@ -50,10 +52,10 @@ kind: VirtualService
 
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
-    info = store.kind_info(ctx.resource.kind)
     api_version = ctx.resource.api_version.strip()
     group, version = store.split_api_version(api_version)
-    if info is None or group != info.group or version not in info.served:
+    info = store.kind_info(ctx.resource.kind, group)
+    if info is None or version not in info.served:
         return
     warning = info.deprecated.get(version)
     if version == info.preferred and warning is None:
@@ -67,9 +69,10 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
         )
     else:
         message = (
-            f"`{api_version}` is an older version of the {info.kind} API; `{preferred}` is the current one"
+            f"`{api_version}` is an older version of {_api_name(info)}; `{preferred}` is the current one"
             + (" (same schema)" if same else "")
-            + ". Istio still serves it: this is not an error."
+            + f". {'Istio' if info.source == 'istio' else 'The Gateway API CRDs'} still serve"
+            + f"{'s' if info.source == 'istio' else ''} it: this is not an error."
         )
         if warning is not None:
             message += " The CRD marks this version deprecated" + (f": {warning}" if warning else ".")
@@ -86,11 +89,21 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     yield ctx.finding(RULE.code, RULE.severity, "apiVersion", message, fixes=fixes)
 
 
+def _api_name(info: store.KindInfo) -> str:
+    """`the VirtualService API`; `the Istio Gateway API` and `the Gateway API's Gateway`, so the
+    namesakes read apart."""
+    if info.source != "istio":
+        return f"the Gateway API's {info.kind}"
+    return f"the Istio {info.kind} API" if info.kind == "Gateway" else f"the {info.kind} API"
+
+
 RULE = Rule(
     code="deprecated-api-version",
     severity=Severity.HINT,
     summary="An Istio kind at an older API version (v1alpha3, v1beta1) where v1 is served.",
     doc=DOC,
     local=check,
-    kinds=tuple(store.kinds()),
+    # every kind of the schema bundles, Istio's and the Gateway API's: the schema is looked up by
+    # (group, kind), so Istio's Gateway and the Gateway API's are each checked against their own
+    kinds=(),
 )

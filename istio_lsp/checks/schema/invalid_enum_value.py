@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.base import Finding, Rule, Severity
 from istio_lsp.checks.local import DocumentContext
-from istio_lsp.checks.schema import store, validate
+from istio_lsp.checks.schema import validate
 
 DOC = """\
 A field whose schema lists its allowed values (an enum: TLS modes, load balancer
@@ -56,5 +56,7 @@ RULE = Rule(
     summary="A value the field's enum does not allow: rejected by the API server.",
     doc=DOC,
     local=check,
-    kinds=tuple(store.kinds()),
+    # every kind of the schema bundles, Istio's and the Gateway API's: the schema is looked up by
+    # (group, kind), so Istio's Gateway and the Gateway API's are each checked against their own
+    kinds=(),
 )

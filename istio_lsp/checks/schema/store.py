@@ -1,9 +1,13 @@
-"""Istio's resource schemas, read from the package data in `istio_lsp/schemas/`.
+"""The resource schemas of Istio and of the Kubernetes Gateway API, read from the package data in
+`istio_lsp/schemas/`.
 
-`scripts/generate_schemas.py` writes them from Istio's CRD bundle: one JSON Schema
+`scripts/generate_schemas.py` writes them from the CRD bundles: one JSON Schema
 (OpenAPI v3 as Kubernetes uses it, without descriptions) per served
-(group, version, kind), describing the whole resource, plus `index.json` (kind →
-group, served versions, preferred and storage version, deprecations).
+(group, version, kind), describing the whole resource, plus `index.json` ((group, kind) →
+source, served versions, preferred and storage version, deprecations).
+
+Kinds are keyed by API group: the Gateway API `Gateway` (gateway.networking.k8s.io) and Istio's
+`Gateway` (networking.istio.io) are two kinds, each with its own schema.
 
 Files are read from the installed package (`importlib.resources`), lazily: the index
 on first use, each schema the first time it is asked for, each once. The returned
@@ -49,6 +53,8 @@ class KindInfo:
     list_kind: str = ""
     plural: str = ""
     short_names: tuple[str, ...] = ()
+    source: str = "istio"  # the bundle it came from: `istio`, `gateway-api`
+    experimental: tuple[str, ...] = ()  # versions only the source's experimental channel serves
 
     def api_version(self, version: str | None = None) -> str:
         """`group/version`, for the preferred version by default."""
@@ -65,15 +71,16 @@ def _data_dir() -> Any:
 
 
 @cache
-def _index() -> dict[str, KindInfo]:
+def _index() -> dict[tuple[str, str], KindInfo]:
     try:
         raw = json.loads((_data_dir() / "index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         log.exception("schema index missing or unreadable; schema checks are off")
         return {}
-    kinds: dict[str, KindInfo] = {}
-    for kind, entry in raw.get("kinds", {}).items():
-        kinds[kind] = KindInfo(
+    found: dict[tuple[str, str], KindInfo] = {}
+    for entry in raw.get("kinds", []):
+        kind = entry["kind"]
+        found[(entry["group"], kind)] = KindInfo(
             kind=kind,
             group=entry["group"],
             served=tuple(entry["served"]),
@@ -83,23 +90,41 @@ def _index() -> dict[str, KindInfo]:
             list_kind=entry.get("listKind", f"{kind}List"),
             plural=entry.get("plural", ""),
             short_names=tuple(entry.get("shortNames") or ()),
+            source=entry.get("source", "istio"),
+            experimental=tuple(entry.get("experimental") or ()),
         )
-    return kinds
+    return found
 
 
-def kinds() -> Mapping[str, KindInfo]:
-    """Every kind of the bundle, by name."""
+def kinds() -> Mapping[tuple[str, str], KindInfo]:
+    """Every kind of the bundles, by (group, kind)."""
     return _index()
 
 
-def kind_info(kind: str) -> KindInfo | None:
-    return _index().get(kind)
+@cache
+def kind_names() -> frozenset[str]:
+    """The names of every kind of the bundles (`Gateway` once, though two groups have one)."""
+    return frozenset(kind for _, kind in _index())
+
+
+def kind_info(kind: str, group: str | None = None) -> KindInfo | None:
+    """The kind `kind` of API group `group`; without a group, the only kind of that name (Istio's when
+    two groups have one: a `Gateway` with no apiVersion is most often Istio's)."""
+    if group is not None:
+        return _index().get((group, kind))
+    found = kind_infos(kind)
+    return next((info for info in found if info.source == "istio"), found[0] if found else None)
+
+
+def kind_infos(kind: str) -> tuple[KindInfo, ...]:
+    """Every kind named `kind`, one per API group."""
+    return tuple(info for (_, name), info in _index().items() if name == kind)
 
 
 @cache
 def groups() -> frozenset[str]:
-    """The API groups of the bundle (networking.istio.io, security.istio.io, …)."""
-    return frozenset(info.group for info in _index().values())
+    """The API groups of the bundles (networking.istio.io, security.istio.io, gateway.networking.k8s.io, …)."""
+    return frozenset(group for group, _ in _index())
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -108,22 +133,23 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return (group, version) if slash else ("", version)
 
 
-def served_versions(kind: str) -> tuple[str, ...]:
-    """The apiVersions Istio serves `kind` at, preferred first (`networking.istio.io/v1`, …);
-    empty for kinds that are not Istio's."""
-    info = kind_info(kind)
-    return info.api_versions if info is not None else ()
+def served_versions(kind: str, group: str | None = None) -> tuple[str, ...]:
+    """The apiVersions `kind` is served at, preferred first (`networking.istio.io/v1`, …); every
+    group's when `group` is None; empty for kinds of neither bundle."""
+    found = [kind_info(kind, group)] if group else list(kind_infos(kind))
+    return tuple(version for info in found if info is not None for version in info.api_versions)
 
 
 def is_served(api_version: str, kind: str) -> bool:
-    info = kind_info(kind)
     group, version = split_api_version(api_version)
-    return info is not None and info.group == group and version in info.served
+    info = kind_info(kind, group)
+    return info is not None and version in info.served
 
 
 def schema_for(api_version: str, kind: str) -> Schema | None:
-    """The schema of a whole resource (apiVersion, kind, metadata, spec, status), or None when Istio
-    does not serve `kind` at `api_version`."""
+    """The schema of a whole resource (apiVersion, kind, metadata, spec, status), or None when no
+    bundle serves `kind` at `api_version` (the group of `api_version` picks Istio's or the Gateway
+    API's `Gateway`)."""
     if not is_served(api_version, kind):
         return None  # also keeps names from documents out of file paths
     group, version = split_api_version(api_version)

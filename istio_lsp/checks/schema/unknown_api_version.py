@@ -1,4 +1,4 @@
-"""unknown-api-version: an apiVersion/kind pair in an Istio API group that Istio does not serve."""
+"""unknown-api-version: an apiVersion/kind pair in an Istio or Gateway API group that its CRDs do not serve."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ A resource names an Istio API group (`networking.istio.io`, `security.istio.io`,
 CustomResourceDefinitions do not serve: `networking.istio.io/v2`,
 `security.istio.io/v1alpha3`, `kind: VirtualServce`, an AuthorizationPolicy under
 `networking.istio.io`, or a misspelt Istio group (`networking.istio/v1`) for an Istio
-kind. Groups of other projects (such as the Gateway API's
-`gateway.networking.k8s.io`) are not checked.
+kind. The Kubernetes Gateway API groups (`gateway.networking.k8s.io`,
+`gateway.networking.x-k8s.io`) are checked the same way against release v1.6.1 of
+its CRDs, experimental channel (which serves every version the standard channel
+does). Groups of other projects are not checked.
 
-The served versions come from the CRD bundle the schemas were generated from (see
+The served versions come from the CRD bundles the schemas were generated from (see
 `istio_lsp/schemas/README.md`).
 
 ## Why it matters
@@ -56,14 +58,14 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
     group, version = store.split_api_version(api_version)
     if not group and api_version in store.groups():
         group, version = api_version, ""  # `apiVersion: networking.istio.io`: the version is missing
-    info = store.kind_info(kind)
+    info = store.kind_info(kind, group) or store.kind_info(kind)
     api_node = get(ctx.node, "apiVersion")
     if group in store.groups():
         if info is not None and info.group == group:
             if version in info.served:
                 return
             served = ", ".join(f"`{v}`" for v in info.api_versions)
-            problem = "names no version" if not version else f"is not a version Istio serves for {kind}"
+            problem = "names no version" if not version else f"is not a version {_served_by(info)} for {kind}"
             yield _at(
                 ctx,
                 api_node,
@@ -97,16 +99,19 @@ def _is_list_kind(kind: str, group: str) -> bool:
     return any(info.group == group and info.list_kind == kind for info in store.kinds().values())
 
 
+def _served_by(info: store.KindInfo) -> str:
+    return "Istio serves" if info.source == "istio" else "the Gateway API CRDs (v1.6.1, experimental channel) serve"
+
+
 def _unknown_kind(ctx: DocumentContext, kind: str, group: str, api_version: str) -> Iterator[Finding]:
-    own = sorted(k for k, info in store.kinds().items() if info.group == group)
-    suggestions = close_matches(kind, own) or close_matches(kind, store.kinds())
+    own = sorted(k for g, k in store.kinds() if g == group)
+    suggestions = close_matches(kind, own) or close_matches(kind, store.kind_names())
     hint = f" (did you mean `{suggestions[0]}`?)" if suggestions else ""
     kind_node = get(ctx.node, "kind")
     yield _at(
         ctx,
         kind_node,
-        f"The Istio API group `{group}` has no kind `{kind}`{hint}; its kinds: {', '.join(own)}. "
-        f"{_fails(kind, api_version)}",
+        f"The API group `{group}` has no kind `{kind}`{hint}; its kinds: {', '.join(own)}. {_fails(kind, api_version)}",
         [(f"Did you mean `{s}`?", s) for s in suggestions],
     )
 
@@ -126,7 +131,8 @@ def _at(ctx: DocumentContext, node: object, message: str, replacements: list[tup
 RULE = Rule(
     code="unknown-api-version",
     severity=Severity.ERROR,
-    summary="An Istio apiVersion/kind pair that Istio does not serve: kubectl apply fails (no matches for kind).",
+    summary="An Istio or Gateway API apiVersion/kind pair its CRDs do not serve: kubectl apply fails (no matches "
+    "for kind).",
     doc=DOC,
     local=check,
 )

@@ -133,7 +133,7 @@ _ARTICLE = {
 }
 
 
-def _go_int(text: str) -> int | None:
+def go_int(text: str) -> int | None:
     """strconv.ParseInt(text, 0, 64), then ParseUint: an optional sign, Go's base prefixes (0x, 0o, 0b),
     a leading 0 for octal."""
     body = text
@@ -187,7 +187,7 @@ def _plain_type(text: str) -> str:
             return "string"
     if first.isdigit() or first in "+-":
         plain = text.replace("_", "")
-        value = _go_int(plain)
+        value = go_int(plain)
         if value is not None:
             return "integer" if -_INT64 <= value < _INT64 else "float"
         if _FLOAT.fullmatch(plain):
@@ -520,6 +520,8 @@ class _Walker:
             if isinstance(branch, dict):
                 self._check_required(node, branch.get("required"), entries, present, key, loc)
                 self._check_combinators(node, branch, entries, present, key, loc, depth + 1)
+        if not _presence_only(schema, 0):
+            return  # branches that constrain values (the Gateway API's addresses): not judged by presence
         one_of = [b for b in schema.get("oneOf") or () if isinstance(b, dict)]
         if one_of:
             matched = sum(1 for b in one_of if _satisfies(present, b, 0))
@@ -656,6 +658,25 @@ def _single_required(branches: list[store.Schema]) -> list[str]:
         if set(branch) == {"required"} and isinstance(required, list) and len(required) == 1:
             names.append(str(required[0]))
     return names
+
+
+_PRESENCE_KEYWORDS = frozenset({"required", "not", "anyOf", "allOf", "oneOf"})
+
+
+def _presence_only(schema: store.Schema, depth: int) -> bool:
+    """Whether the oneOf/anyOf/not branches of a schema only say which fields are set (Istio's pattern),
+    so that `_satisfies` can judge them; branches with `properties` (the Gateway API's `type: IPAddress`
+    → `value` is an IP) constrain values and are left alone."""
+    if depth > _MAX_COMBINATOR_DEPTH:
+        return False
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        for branch in schema.get(keyword) or ():
+            if not isinstance(branch, dict):
+                continue
+            if not set(branch) <= _PRESENCE_KEYWORDS or not _presence_only(branch, depth + 1):
+                return False
+    negated = schema.get("not")
+    return not isinstance(negated, dict) or (set(negated) <= _PRESENCE_KEYWORDS and _presence_only(negated, depth + 1))
 
 
 def _satisfies(present: set[str], schema: store.Schema, depth: int) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from istio_lsp.checks.ambient._dataplane import GATEWAY_CLASS, GATEWAY_NAME, WAYPOINT_CLASS
 from istio_lsp.checks.base import Context, Finding, Fix, Related, Rule, Severity, TextEdit, related_to
 from istio_lsp.checks.pods import built_labels, format_labels, workloads_selected, yaml_scalar
 from istio_lsp.index import FileSummary, WorkspaceIndex
@@ -68,10 +69,7 @@ namespace (`targetRefs` only name Gateways of their own namespace).
 Related: `istioctl analyze` IST0166 IneffectiveSelector.
 """
 
-GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"
-GATEWAY_CLASS = "gateway.networking.k8s.io/gateway-class-name"
 _GATEWAY_API_LABELS = "gateway.networking.k8s.io/"
-WAYPOINT_CLASS = "istio-waypoint"
 # the kinds istiod attaches to a Gateway API gateway by `targetRefs` (selector only as a fallback)
 _KINDS = frozenset({"AuthorizationPolicy", "RequestAuthentication", "Telemetry", "WasmPlugin"})
 

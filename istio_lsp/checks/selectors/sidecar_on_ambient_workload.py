@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from istio_lsp.checks.ambient._dataplane import (
+    AMBIENT,
+    DATAPLANE_MODE,
+    INJECTION,
+    ambient_mode,
+    ambient_namespace,
+    injected,
+)
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, related_to
 from istio_lsp.checks.namespaces import namespace_objects
-from istio_lsp.checks.pods import built_labels, format_labels, judgeable, workloads_selected
-from istio_lsp.checks.ports._protocols import without_sidecar
-from istio_lsp.index import FileSummary, WorkspaceIndex
+from istio_lsp.checks.pods import format_labels, judgeable, workloads_selected
+from istio_lsp.index import FileSummary
 from istio_lsp.model.hosts import ANY_NAMESPACE
-from istio_lsp.model.resources import Resource, SelectorPolicy, Workload
+from istio_lsp.model.resources import Resource, SelectorPolicy
 
 DOC = """\
 A Sidecar applies to pods in ambient mode: it has no `workloadSelector` and its
@@ -70,12 +77,6 @@ None: whether to drop the Sidecar or move the pods back to sidecars is for you t
 Related: `istioctl analyze` IST0167 IneffectivePolicy (Sidecar).
 """
 
-DATAPLANE_MODE = "istio.io/dataplane-mode"
-AMBIENT = "ambient"
-REDIRECTION_ENABLED = "enabled"  # `ambient.istio.io/redirection` on a pod the CNI captured
-INJECTION = "istio-injection"
-REVISION = "istio.io/rev"
-
 
 def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
     index = ctx.index
@@ -91,52 +92,6 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
                 yield from _namespace_wide(ctx, sidecar, namespaces)
         elif judgeable(sidecar.selector):
             yield from _selected(ctx, sidecar, namespaces)
-
-
-def ambient_namespace(namespace: Resource) -> bool:
-    """A Namespace whose pods ambient captures by default: `istio.io/dataplane-mode: ambient`, and no label
-    that makes the injector give them sidecars instead."""
-    labels = namespace.labels
-    if labels.get(INJECTION) == "enabled" or labels.get(REVISION):
-        return False
-    return labels.get(DATAPLANE_MODE) == AMBIENT
-
-
-def _asks_for_sidecar(w: Workload) -> bool:
-    """The pod asks the injector for a sidecar itself (honoured when its Namespace has no injection label)."""
-    return (w.sidecar_inject or "").strip().lower() == "true" or bool(w.pod_labels.get(REVISION))
-
-
-def injected(index: WorkspaceIndex, w: Workload, namespaces: list[Resource]) -> bool | None:
-    """Whether the injector gives the workload's pods a sidecar; None when the files cannot tell (no
-    Namespace object, or copies of it that disagree)."""
-    if without_sidecar(index, w):
-        return False
-    if not namespaces:
-        return True if _asks_for_sidecar(w) else None
-    verdicts = set()
-    for namespace in namespaces:
-        labels = namespace.labels
-        if INJECTION in labels:
-            verdicts.add(labels[INJECTION] == "enabled")
-        elif labels.get(REVISION):
-            verdicts.add(True)
-        else:
-            verdicts.add(_asks_for_sidecar(w))
-    return verdicts.pop() if len(verdicts) == 1 else None
-
-
-def ambient_mode(index: WorkspaceIndex, w: Workload, namespaces: list[Resource]) -> bool | None:
-    """Whether the workload's pods run in ambient mode: True, False, or None when they are labelled for it but
-    their Namespace is not in the files (it may enable sidecar injection, which wins)."""
-    if (w.ambient_redirection or "").strip() == REDIRECTION_ENABLED:
-        return True  # a running pod the CNI captured
-    mode = built_labels(index, w).get(DATAPLANE_MODE)
-    in_ambient_namespace = bool(namespaces) and all(n.labels.get(DATAPLANE_MODE) == AMBIENT for n in namespaces)
-    if mode == "none" or (mode != AMBIENT and not in_ambient_namespace):
-        return False
-    gets_sidecar = injected(index, w, namespaces)
-    return None if gets_sidecar is None else not gets_sidecar
 
 
 def _namespace_wide(ctx: Context, sidecar: SelectorPolicy, namespaces: list[Resource]) -> Iterator[Finding]:
