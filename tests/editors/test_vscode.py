@@ -88,13 +88,20 @@ def tools() -> Tools:
     return Tools(base)
 
 
+# The platform package for this machine (code-server runs here): it bundles google-re2 and the other
+# compiled libraries, like the package a user of this platform gets.
+_TARGET = {"x86_64": "linux-x64", "aarch64": "linux-arm64"}.get(os.uname().machine, "universal")
+
+
 def _vsix_name() -> str:
     meta = json.loads((EXTENSION / "package.json").read_text())
-    return f"{meta['name']}-{meta['version']}.vsix"
+    if _TARGET == "universal":
+        return f"{meta['name']}-{meta['version']}.vsix"
+    return f"{meta['name']}-{_TARGET}-{meta['version']}.vsix"
 
 
 # Build output and caches inside vscode-extension/ (see its .gitignore): never a reason to rebuild.
-_GENERATED = {"node_modules", "dist", "out", "__pycache__", ".vscode-test"}
+_GENERATED = {"node_modules", "dist", "out", "build", "__pycache__", ".vscode-test"}
 
 
 def _sources() -> Iterator[Path]:
@@ -121,7 +128,7 @@ def vsix() -> Path:
         npm = shutil.which("npm")
         if npm is None:
             unavailable("npm is needed to build the extension")
-        for cmd in ([npm, "ci", "--no-audit", "--no-fund"], [npm, "run", "package"]):
+        for cmd in ([npm, "ci", "--no-audit", "--no-fund"], [npm, "run", "package", "--", "--target", _TARGET]):
             proc = subprocess.run(
                 cmd, cwd=EXTENSION, capture_output=True, text=True, timeout=BUILD_TIMEOUT, stdin=subprocess.DEVNULL
             )

@@ -8,6 +8,8 @@ export interface ServerStatus {
   errors: number;
   warnings: number;
   findings: number;
+  /** what the server runs without (no google-re2 for this platform or Python), to be shown; '' when nothing */
+  notice: string;
 }
 
 export interface StatusView {
@@ -39,6 +41,7 @@ export function parseStatus(params: unknown): ServerStatus | undefined {
     errors: count(p.errors),
     warnings: count(p.warnings),
     findings: count(p.findings),
+    notice: typeof p.notice === 'string' ? p.notice : '',
   };
 }
 
@@ -68,7 +71,12 @@ export function statusView(status: ServerStatus, route: string): StatusView {
     };
   }
   const others = Math.max(0, status.findings - status.errors - status.warnings);
-  return findingsView(status.errors, status.warnings, others, `istio-lsp: ${plural(status.files, 'file')} indexed\n${route}`);
+  const view = findingsView(status.errors, status.warnings, others, `istio-lsp: ${plural(status.files, 'file')} indexed\n${route}`);
+  if (status.notice) {
+    // A limited analysis is said in the item itself, not only in the output.
+    return { ...view, text: `${view.text} $(info)`, tooltip: `${view.tooltip}\n\nLimited: ${status.notice}` };
+  }
+  return view;
 }
 
 export function startingView(): StatusView {

@@ -98,11 +98,18 @@ describe('status bar', () => {
     assert.equal(statusView(parseStatus({ ...ready, errors: 0, warnings: 0, findings: 0 })!, '').text, '$(check) Istio');
     assert.equal(statusView(parseStatus({ ...ready, errors: 0, warnings: 1 })!, '').text, '$(warning) 1 Istio');
   });
+  it('says in the item and its tooltip what the server runs without (no google-re2 here)', () => {
+    const notice = 'google-re2 is not available for Python 3.15 on Linux x86_64: regexes are not checked';
+    const view = statusView(parseStatus({ ...ready, notice })!, 'bundled server');
+    assert.equal(view.text, '$(error) 6 $(warning) 2 Istio $(info)');
+    assert.match(view.tooltip, /Limited: google-re2 is not available/);
+    assert.equal(statusView(parseStatus({ ...ready, notice: 3 })!, '').text, '$(error) 6 $(warning) 2 Istio');
+  });
   it('rejects malformed notifications and cleans odd numbers', () => {
     assert.equal(parseStatus({ state: 'busy' }), undefined);
     assert.equal(parseStatus(null), undefined);
     assert.deepEqual(parseStatus({ state: 'ready', errors: -1, warnings: 2.7, files: 'x' }), {
-      state: 'ready', done: 0, total: 0, files: 0, errors: 0, warnings: 2, findings: 0,
+      state: 'ready', done: 0, total: 0, files: 0, errors: 0, warnings: 2, findings: 0, notice: '',
     });
   });
   it('counts diagnostics by severity for servers without status notifications', () => {
