@@ -42,6 +42,7 @@ from istio_lsp.index.cancellation import Cancelled, cancellable
 from istio_lsp.index.config import ProjectConfigs, is_config_path, read_config
 from istio_lsp.index.discovery import discover, exclusion, is_manifest_path
 from istio_lsp.index.summary import uri_path
+from istio_lsp.native import re2_unavailable_note
 from istio_lsp.settings import Settings
 from istio_lsp.syntax import Span, units_to_utf16
 from istio_lsp.transport import IstioProtocol, serve_stdio
@@ -83,6 +84,7 @@ class IstioLanguageServer(LanguageServer):
         self.cache = SummaryCache(None)
         self.events = 0  # edits and file changes seen, so indexing knows whether any came while it ran
         self.reindex: asyncio.Future[None] | None = None  # the latest re-index after the settings changed
+        self.settings_problems: list[str] = []  # what was last shown of the editor's settings that cannot apply
         self.generation = 0  # of indexing runs: a run that a newer one started after gives way to it
         # files the watcher reported while an index was being built: applied to it once it is done
         self.changed_while_indexing: set[str] = set()
@@ -221,6 +223,8 @@ def on_initialize(ls: IstioLanguageServer, params: types.InitializeParams) -> No
 @server.feature(types.INITIALIZED)
 @guarded(lambda: None)
 async def on_initialized(ls: IstioLanguageServer, params: types.InitializedParams) -> None:
+    if (note := re2_unavailable_note()) is not None:  # said once, in the log; the status bar repeats it
+        ls.window_log_message(types.LogMessageParams(types.MessageType.Warning, f"istio-lsp: {note}"))
     await _pull_configuration(ls)
     await _watch_files(ls)
     await _index_workspace(ls)
@@ -228,9 +232,13 @@ async def on_initialized(ls: IstioLanguageServer, params: types.InitializedParam
 
 def _apply_settings(ls: IstioLanguageServer, raw: Any) -> bool:
     """Take new settings; True when they differ from the current ones."""
-    settings, problems = Settings.from_dict(raw)
+    settings, problems = Settings.from_dict(raw)  # a bad value is left out; the others apply
     for problem in problems:
         ls.window_log_message(types.LogMessageParams(types.MessageType.Warning, f"istio-lsp: {problem}"))
+    if problems and problems != ls.settings_problems:  # shown once, not again on each configuration pull
+        shown = "; ".join(problems)
+        ls.window_show_message(types.ShowMessageParams(types.MessageType.Warning, f"istio-lsp: {shown}"))
+    ls.settings_problems = problems
     if settings == ls.settings:
         return False
     ls.settings = settings
@@ -772,6 +780,8 @@ def _report_status(ls: IstioLanguageServer, state: str, done: int, total: int) -
         "warnings": counts[types.DiagnosticSeverity.Warning],
         "findings": sum(counts.values()),
     }
+    if (note := re2_unavailable_note()) is not None:
+        status["notice"] = note
     if status != ls.status_sent:  # a keystroke that changes no count sends nothing
         ls.status_sent = status
         ls.protocol.notify("istioLsp/status", status)

@@ -1,8 +1,9 @@
 """User settings, shared by the server (LSP configuration), the CLI (flags, `--config`) and the
 project configuration files (`.istio-lsp.yaml`, read in `index.config`).
 
-Plain dataclasses rather than pydantic: the VS Code extension ships the server's
-dependencies as pure-Python wheels, and pydantic's core is compiled.
+`Settings` is the validated result: a plain frozen dataclass, cheap to import, to copy per folder and
+to send to worker processes. Validation, messages and the configuration file's JSON Schema come from
+the pydantic model in `settings_model`, imported only when there are settings to validate.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ SEVERITY_NAMES = ("error", "warning", "information", "hint", "off")
 
 @dataclass(frozen=True)
 class Settings:
+    """Validated settings (field names in snake_case; the keys users write are camelCase). A new
+    setting goes here and in `settings_model.SettingsModel`, with its description; a test checks they agree."""
+
     # namespace of namespace-less resources no kustomization places; "": not known (any namespace)
     default_namespace: str = ""
     cluster_domain: str = "cluster.local"
@@ -57,25 +61,23 @@ WORKSPACE_KEYS = ("clusterDomain", "rootNamespace", "enableAutoMtls", "debounceM
 
 
 def parse_settings(data: dict[Any, Any], *, strict: bool) -> tuple[dict[str, Any], list[str]]:
-    """(field name → value, problems) of camelCase settings.
+    """(field name → value, problems) of camelCase settings, validated by the pydantic model in
+    `settings_model` (loaded here, on first use). A bad key, list item or severity entry is left out;
+    the rest applies.
 
     Lenient (LSP configuration, shared with other tools' keys in some clients): unknown keys are
-    ignored. Strict (files the user writes for us): unknown keys are problems too.
+    ignored, and snake_case field names are read too. Strict (files the user writes for us): unknown
+    keys are problems.
     """
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for key, raw in data.items():
-        name = SETTING_KEYS.get(str(key)) or (str(key) if str(key) in _FIELDS else None)
-        if name is None:
-            if strict:
-                problems.append(unknown_key_message(str(key)))
-            continue
-        value, problem = parse_value(name, raw)
-        if problem is not None:
-            problems.append(f"setting {key!r}: {problem}")
-        if value is not None:
-            values[name] = value
-    return values, problems
+    if not data:  # nothing to validate: no need to load pydantic
+        return {}, []
+    from istio_lsp.settings_model import validate
+
+    if not strict:
+        camel = {name: key for key, name in SETTING_KEYS.items()}
+        data = {camel.get(str(key), str(key)): value for key, value in data.items()}
+    values, problems = validate(data, strict=strict)
+    return values, [f"setting {str(p.loc[0])!r}: {p.message}" for p in problems]
 
 
 def unknown_key_message(key: str) -> str:
@@ -84,44 +86,6 @@ def unknown_key_message(key: str) -> str:
     close = difflib.get_close_matches(key, list(SETTING_KEYS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown setting {key!r}{hint}; known settings: {', '.join(SETTING_KEYS)}"
-
-
-def parse_value(name: str, raw: Any) -> tuple[Any, str | None]:
-    """A setting's value checked against its type, and what is wrong with it (None when nothing).
-
-    A severity map keeps its good entries beside the problem with the others."""
-    spec = _FIELDS[name]
-    default = spec.default if spec.default is not dataclasses.MISSING else spec.default_factory()  # type: ignore[operator]
-    if isinstance(default, bool):
-        return (raw, None) if isinstance(raw, bool) else (None, f"expected true or false, got {raw!r}")
-    if isinstance(default, int):
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-            return raw, None
-        return None, f"expected a whole number ≥ 0, got {raw!r}"
-    if isinstance(default, str):
-        return (raw, None) if isinstance(raw, str) else (None, f"expected a string, got {raw!r}")
-    if isinstance(default, tuple):
-        if isinstance(raw, str):
-            raw = [raw]
-        if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-            if name == "exclude":
-                problems = [(item, pattern_problem(item)) for item in raw]
-                bad = [f"{item!r} ({problem})" for item, problem in problems if problem is not None]
-                usable = tuple(item for item, problem in problems if problem is None)
-                return usable, (f"not gitignore-style patterns, ignored: {', '.join(bad)}" if bad else None)
-            return tuple(raw), None
-        return None, f"expected a list of strings, got {raw!r}"
-    if isinstance(default, dict):
-        if isinstance(raw, dict):  # YAML 1.1 reads a bare `off` (or `no`) as false: the user meant "off"
-            raw = {k: "off" if v is False else v for k, v in raw.items()}
-        if not isinstance(raw, dict):
-            return None, f"expected a mapping of rule codes to {', '.join(SEVERITY_NAMES)}, got {raw!r}"
-        good = {str(k): v for k, v in raw.items() if v in SEVERITY_NAMES}
-        bad = [f"{code}: {level!r}" for code, level in raw.items() if level not in SEVERITY_NAMES]
-        if bad:
-            return good, f"{', '.join(bad)} is not one of {', '.join(SEVERITY_NAMES)}"
-        return good, None
-    return None, f"cannot read {raw!r}"
 
 
 def pattern_problem(pattern: str) -> str | None:

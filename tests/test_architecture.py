@@ -9,7 +9,7 @@ import pytest
 
 from istio_lsp.checks import RULES
 from istio_lsp.checks.base import DOCS_DIR
-from istio_lsp.checks.docs import pages
+from istio_lsp.checks.docs import README, TABLE_END, TABLE_START, pages, readme_with_table
 
 PACKAGE = Path(__file__).resolve().parents[1] / "istio_lsp"
 
@@ -17,9 +17,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "istio_lsp"
 ALLOWED = {
     "syntax": {"syntax"},
     "model": {"syntax", "model", "settings"},
-    "index": {"syntax", "model", "index", "settings", "findings"},
-    "checks": {"syntax", "model", "index", "checks", "settings", "findings"},
-    "features": {"syntax", "model", "index", "checks", "features", "settings", "findings"},
+    "index": {"syntax", "model", "index", "settings", "settings_model", "findings"},
+    "checks": {"syntax", "model", "index", "checks", "settings", "settings_model", "findings"},
+    "routing": {"syntax", "model", "index", "checks", "routing", "settings", "settings_model", "findings"},
+    "features": {
+        "syntax",
+        "model",
+        "index",
+        "checks",
+        "routing",
+        "features",
+        "settings",
+        "settings_model",
+        "findings",
+    },
 }
 
 
@@ -45,7 +56,7 @@ def test_layer_imports_only_layers_to_its_left(layer: str) -> None:
 
 def test_only_the_server_imports_pygls() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "server.py":
+        if path.name in ("server.py", "transport.py"):  # the server and its JSON-RPC transport
             continue
         offenders = [n for n in imports_of(path) if n == "pygls" or n.startswith("pygls.")]
         assert not offenders, f"{path.relative_to(PACKAGE)} imports {offenders}"
@@ -55,6 +66,14 @@ def test_rule_docs_are_generated_from_the_code() -> None:
     expected = pages()
     on_disk = {p.name: p.read_text(encoding="utf-8") for p in DOCS_DIR.glob("*.md")}
     assert on_disk == expected, "run `python -m istio_lsp.checks.docs` to regenerate istio_lsp/docs/rules"
+
+
+def test_the_readme_rule_table_is_generated_from_the_code() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert text.count(TABLE_START) == 1 and text.count(TABLE_END) == 1
+    assert text == readme_with_table(text), "run `python -m istio_lsp.checks.docs` to regenerate README.md's rule table"
+    for rule in RULES:
+        assert f"[`{rule.code}`](istio_lsp/docs/rules/{rule.code}.md)" in text, rule.code
 
 
 def test_every_rule_links_to_a_page_that_exists() -> None:

@@ -6,8 +6,10 @@ relative to its own file's folder, as `.gitignore` files do). A file's values ta
 over the editor's settings, so the editor and `istio-lsp check` in CI see the same thing; flags
 given on the command line take precedence over files.
 
-A configuration is read strictly: an unknown key or a value of the wrong type is a problem the
-front ends report (an error diagnostic on the file in the editor, exit status 2 in the CLI).
+A configuration is read strictly, by the settings' pydantic model (`settings_model`, whose JSON Schema
+is `istio_lsp/docs/istio-lsp-config.schema.json`): an unknown key or a value of the wrong type is a problem,
+placed on the key, value, list item or map entry at fault, that the front ends report (an error
+diagnostic on the file in the editor, exit status 2 in the CLI). Everything else in the file applies.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from istio_lsp.settings import SETTING_KEYS, WORKSPACE_KEYS, Settings, parse_value, unknown_key_message
+from istio_lsp.settings import SETTING_KEYS, WORKSPACE_KEYS, Settings
 from istio_lsp.syntax import MappingNode, Node, ScalarNode, SequenceNode, Span, parse_document
 from istio_lsp.syntax.nodes import is_plain, pairs
 
@@ -66,12 +68,17 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
             ConfigProblem("the configuration must be a mapping of setting names to values", doc.span_of(root))
         )
         return config
+    raw: dict[str, Any] = {}
+    nodes: dict[tuple[str | int, ...], Node] = {}  # where each value and item was written
+    key_spans: dict[str, Span] = {}
+    budget = [_MAX_VALUE_NODES]
     for key, node in pairs(root):
         written = str(key.value)
         span = doc.span_of(key)
         name = SETTING_KEYS.get(written)
-        if name is None:
-            config.problems.append(ConfigProblem(unknown_key_message(written), span))
+        key_spans[written] = span
+        if name is None:  # the model reports it, with the key it may have meant
+            raw[written] = None
             continue
         if written in WORKSPACE_KEYS and not top:
             config.problems.append(
@@ -83,26 +90,40 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
                 )
             )
             continue
-        raw, problem = _value(node, doc, [_MAX_VALUE_NODES])
-        value = None
-        if problem is None:
-            value, problem = parse_value(name, raw)
+        value, problem = _value(node, (written,), nodes, budget)
         if problem is not None:
             where = doc.span_of(node) if node is not None else span
             config.problems.append(ConfigProblem(f"`{written}`: {problem}", where, name))
-        if value is not None:
-            config.values[name] = value
-            config.key_spans[name] = span
+            continue
+        raw[written] = value
+    from istio_lsp.settings_model import validate  # pydantic: loaded when a configuration is read
+
+    values, invalid = validate(raw, strict=True)
+    for bad in invalid:
+        written = str(bad.loc[0])
+        if bad.unknown_key:
+            config.problems.append(ConfigProblem(bad.message, key_spans[written]))
+            continue
+        # the deepest node written: the list item or map entry at fault, else the key's value
+        at = next((nodes[bad.loc[:n]] for n in range(len(bad.loc), 0, -1) if bad.loc[:n] in nodes), None)
+        where = doc.span_of(at) if at is not None else key_spans[written]
+        config.problems.append(ConfigProblem(f"`{written}`: {bad.message}", where, SETTING_KEYS.get(written)))
+    config.values = values
+    config.key_spans = {name: key_spans[key] for key, name in SETTING_KEYS.items() if name in values}
     return config
 
 
 _MAX_VALUE_NODES = 10_000  # a setting's value is a few strings; aliases can make a small file a huge value
 
 
-def _value(node: Node, doc: Any, budget: list[int]) -> tuple[Any, str | None]:
+def _value(
+    node: Node, path: tuple[str | int, ...], nodes: dict[tuple[str | int, ...], Node], budget: list[int]
+) -> tuple[Any, str | None]:
     """A YAML node as JSON-like data, with YAML 1.2's plain scalars: `off` and `no` stay text
     (a severity `off` must not turn into false), `5` is a number, `true`/`false` are booleans.
+    `path`: where the node is (the key, then indexes and keys), recorded in `nodes` for messages.
     `budget`: how many more nodes may be read (aliases repeating aliases would never end)."""
+    nodes[path] = node
     budget[0] -= 1
     if budget[0] < 0:
         return None, "the value is too large (aliases that repeat aliases?)"
@@ -119,8 +140,8 @@ def _value(node: Node, doc: Any, budget: list[int]) -> tuple[Any, str | None]:
         return text, None
     if isinstance(node, SequenceNode):
         out = []
-        for item in node.value:
-            value, problem = _value(item, doc, budget)
+        for index, item in enumerate(node.value):
+            value, problem = _value(item, (*path, index), nodes, budget)
             if problem is not None:
                 return None, problem
             out.append(value)
@@ -128,7 +149,7 @@ def _value(node: Node, doc: Any, budget: list[int]) -> tuple[Any, str | None]:
     if isinstance(node, MappingNode):
         mapping: dict[str, Any] = {}
         for key, item in pairs(node):
-            value, problem = _value(item, doc, budget)
+            value, problem = _value(item, (*path, str(key.value)), nodes, budget)
             if problem is not None:
                 return None, problem
             mapping[str(key.value)] = value

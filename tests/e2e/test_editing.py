@@ -234,6 +234,20 @@ async def test_settings_from_initialization_options(shop: Path) -> None:
             )
 
 
+async def test_a_bad_setting_is_shown_and_the_others_still_apply(shop: Path) -> None:
+    (shop / "external.yaml").write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: ext, namespace: shop}\n"
+        "spec:\n  hosts: [ext]\n  http:\n  - route:\n    - destination: {host: api.partner.example.com}\n"
+    )
+    uri = uri_of(shop / "external.yaml")
+    options = {"istioLsp": {"externalHosts": ["*.partner.example.com"], "maxFileSize": "big"}}
+    async with own_session("neovim", shop, options) as (client, _):
+        await wait_for(lambda: any(u.endswith("route.yaml") for u in client.diagnostics))
+        assert not [d for d in client.diagnostics.get(uri, ()) if d.code == "destination-host-not-found"]
+        (shown,) = [m.message for m in client.messages if "maxFileSize" in m.message]
+        assert shown == "istio-lsp: setting 'maxFileSize': expected a whole number ≥ 0, got 'big'"
+
+
 async def test_status_notifications_follow_indexing_and_findings(shop: Path) -> None:
     """The VS Code status bar reads istioLsp/status: indexing progress, then counts that follow edits."""
     statuses: list[dict[str, object]] = []
