@@ -57,6 +57,12 @@ def hostile(tmp_path: Path) -> Path:
     (root / "zero.yaml").symlink_to("/dev/zero")
     os.mkfifo(root / "pipe.yaml")
     (root / "folder.yaml").mkdir()
+    # YAML that once lost a document or the whole run: a 400-digit duration, 600 brackets in a
+    # comment, a NUL far into a file, a document of 300,000 values
+    (root / "duration.yaml").write_text(BAD.replace("  http:\n", "  http:\n  - timeout: " + "9" * 400 + "s\n"))
+    (root / "brackets.yaml").write_text("# " + "[" * 600 + "\n" + BAD.replace("reviews", "ratings"))
+    (root / "nul.yaml").write_text("x: 1\n" * 3000 + "---\n" + "a: b\x00\n")
+    (root / "values.yaml").write_text("kind: ConfigMap\ndata: {v: [" + ", ".join("1" * 300_000) + "]}\n")
     return root
 
 
@@ -74,6 +80,10 @@ def test_the_cli_reports_the_known_bad_file_and_skips_the_rest(hostile: Path) ->
     assert any(line.startswith("ws/bad.yaml:8:") and "[subset-without-destinationrule]" in line for line in lines)
     assert any(line.startswith("ws/loop.yaml:1:1: information [file-skipped]") for line in lines), lines
     assert any(line.startswith("ws/pipe.yaml:1:1: information [file-skipped]") and "a pipe" in line for line in lines)
+    assert any(line.startswith("ws/duration.yaml:") and "[invalid-duration]" in line for line in lines), lines
+    assert any(line.startswith("ws/brackets.yaml:9:") and "[subset-without-destinationrule]" in line for line in lines)
+    assert any(line.startswith("ws/nul.yaml:3002:") and "U+0000" in line for line in lines), lines
+    assert any(line.startswith("ws/values.yaml:1:1: information [file-skipped] Document skipped") for line in lines)
     # nothing outside the folder is read or reported: the linked Service and the device
     assert "secret" not in result.stdout and "zero.yaml" not in result.stdout
 
@@ -135,6 +145,9 @@ async def client(lsp_client: LanguageClient, hostile: Path):
 async def test_the_server_publishes_despite_hostile_entries(client: LanguageClient, hostile: Path) -> None:
     uri = uri_of(hostile / "bad.yaml")
     await wait_for(has_code(client, uri, "subset-without-destinationrule"), timeout=30)
+    await wait_for(has_code(client, uri_of(hostile / "duration.yaml"), "invalid-duration"))
+    await wait_for(has_code(client, uri_of(hostile / "brackets.yaml"), "subset-without-destinationrule"))
+    await wait_for(has_code(client, uri_of(hostile / "values.yaml"), "file-skipped"))
     assert not any("secret" in published for published in client.diagnostics)
     # a request still gets its answer
     hover = await client.text_document_hover_async(
