@@ -169,6 +169,10 @@ def test_the_package_holds_compiled_libraries_for_every_python_it_claims(unpacke
         assert (libs / "yaml" / f"_yaml.{tag}").is_file(), version
     for name in ("google-re2", "pydantic-core", "pyyaml"):
         assert f"native: {name} {' '.join(PYTHONS)}" in listing
+    # the configuration file's schema, where package.json's yamlValidation points the YAML extension
+    manifest = json.loads((unpacked / "package.json").read_text(encoding="utf-8"))
+    for entry in manifest["contributes"]["yamlValidation"]:
+        assert (unpacked / entry["url"]).is_file(), entry["url"]
     # every bundled distribution keeps its license
     for info in libs.glob("*.dist-info"):
         assert any("licen" in p.name.lower() for p in info.rglob("*")), info.name

@@ -510,7 +510,8 @@ def copy_istio_lsp(repo: Path, out: Path) -> str:
         target = out / "istio_lsp" / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-    for required in ("docs/rules/index.md", "schemas"):
+    # the rule pages, the CRD schemas, and the configuration's JSON Schema (package.json's yamlValidation)
+    for required in ("docs/rules/index.md", "schemas", "docs/istio-lsp-config.schema.json"):
         if not (out / "istio_lsp" / required).exists():
             raise BundleError(f"istio_lsp/{required} is missing from the bundle")
     dist_info = out / f"istio_lsp-{version}.dist-info"
