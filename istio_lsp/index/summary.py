@@ -638,7 +638,14 @@ def _gateway_api_contributions(
     ns = r.namespace
     if isinstance(r, ReferenceGrant):
         provide(f"refgrant:{ns}", r)
+        if r.from_refs:
+            require(NAMESPACE_NAMES)  # does each `from` namespace exist?
         return
+    if isinstance(r, KubernetesGateway):
+        if r.class_ref is not None:
+            require("gwclass:")  # the class it names, or one a typo away
+        if r.addresses or any(listener.hostname is not None for listener in r.listeners):
+            require(f"kgw:{ANY_NAMESPACE}")  # other Gateways asking for its addresses or serving its hostnames
     if isinstance(r, ListenerSet):
         provide(f"gw:{ns}/{r.name}", r)  # read by the routes attached to it
         if r.parent is not None and r.parent.name is not None:  # its listeners meet its Gateway's

@@ -487,7 +487,13 @@ def _gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
 
 
 def _kubernetes_gateway(doc: YamlDocument, base: dict, spec: Node | None) -> Resource:
-    gateway = KubernetesGateway(**base, class_name=scalar(get(spec, "gatewayClassName")))
+    class_node = get(spec, "gatewayClassName")
+    gateway = KubernetesGateway(**base, class_name=scalar(class_node), class_ref=_ref(doc, class_node))
+    gateway.addresses = [
+        ((scalar(get(item, "type")) or "IPAddress"), ref)
+        for item in items(get(spec, "addresses"))
+        if (ref := _ref(doc, get(item, "value"))) is not None
+    ]
     gateway.listeners.extend(
         _listener(doc, listener, index) for index, listener in enumerate(items(get(spec, "listeners")))
     )

@@ -381,7 +381,9 @@ class KubernetesGateway(Resource):
     """A Gateway API Gateway (`gateway.networking.k8s.io`): Istio's Gateway's namesake, never mistaken for it."""
 
     class_name: str | None = None  # `spec.gatewayClassName`
+    class_ref: Ref | None = None  # the same, with where it is written
     listeners: list[GatewayListener] = field(default_factory=list)
+    addresses: list[tuple[str, Ref]] = field(default_factory=list)  # `spec.addresses[]`: (type, value)
     # `spec.allowedListeners.namespaces`: which ListenerSets may attach (`from`: None when not written, Same,
     # All, Selector; the selector's matchLabels, None with matchExpressions)
     listeners_from: str = "None"
