@@ -10,12 +10,18 @@ from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import RuleValue, SelectorPolicy
 
 # what a rule that needs an entry matching nothing does, by the policy's action
-_NEEDED = {
-    "ALLOW": "a rule that needs it allows nothing, so those requests are refused unless another rule allows them",
-    "DENY": "a rule that needs it denies nothing",
-    "AUDIT": "a rule that needs it audits nothing",
-    "CUSTOM": "a rule that needs it sends nothing to the external authorizer",
+# what a rule that can never match does, by the policy's action
+NEVER_MATCHING_RULE = {
+    "ALLOW": "allows nothing",
+    "DENY": "denies nothing",
+    "AUDIT": "audits nothing",
+    "CUSTOM": "sends nothing to the external authorizer",
 }
+
+
+def never_matching(action: str | None) -> str:
+    """What a rule of a policy with `action` does when it can never match."""
+    return NEVER_MATCHING_RULE.get((action or "ALLOW").upper(), "never applies")
 
 
 def authorization_policies(summary: FileSummary) -> Iterator[SelectorPolicy]:
@@ -46,4 +52,7 @@ def outcome(policy: SelectorPolicy, key: str) -> str:
     """What an entry of field `key` that matches no request makes the policy do."""
     if key.startswith("not"):
         return "excluding it excludes nothing, and the rule also applies to the requests meant to be left out"
-    return _NEEDED.get((policy.action or "ALLOW").upper(), "a rule that needs it never applies")
+    needed = f"a rule that needs it {never_matching(policy.action)}"
+    if (policy.action or "ALLOW").upper() == "ALLOW":
+        needed += ", so those requests are refused unless another rule allows them"
+    return needed

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from istio_lsp.checks.base import Rule
 from istio_lsp.checks.fields import items_at, mapping_at, scalar_items, text
 from istio_lsp.checks.local import DocumentContext
+from istio_lsp.checks.security._authorization import never_matching
 from istio_lsp.findings import Finding, Fix, Severity, TextEdit
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.syntax.nodes import PathSegment, get
@@ -58,12 +59,6 @@ Related: Kiali KIA0102.
 
 KNOWN = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 TOKEN = re.compile(r"^[A-Z0-9!#$%&'+.^_`|~-]+$")  # an HTTP method token as sent (upper case)
-OUTCOME = {
-    "ALLOW": "so this rule allows nothing through it",
-    "DENY": "so this rule denies nothing",
-    "AUDIT": "so nothing is audited by this rule",
-    "CUSTOM": "so nothing is sent to the external authorizer by this rule",
-}
 
 
 def check(ctx: DocumentContext) -> Iterator[Finding]:
@@ -80,7 +75,7 @@ def check(ctx: DocumentContext) -> Iterator[Finding]:
                         continue
                     path: list[PathSegment] = ["spec", "rules", r, "to", t, "operation", field, i]
                     if field == "methods":
-                        outcome = OUTCOME.get(action, "so this rule never applies")
+                        outcome = f"so this rule {never_matching(action)}"
                     else:
                         outcome = "so excluding it excludes nothing"
                     fixes = []
