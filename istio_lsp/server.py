@@ -583,7 +583,8 @@ async def _analyse_dirty(ls: IstioLanguageServer) -> None:
                 return
             if doc is not None:
                 summary = await _summarize_off_loop(ls, uri, doc.source)
-                if uri not in ls.dirty:  # else edited meanwhile: the next round analyses the newer text
+                # edited meanwhile: the next round analyses the newer text; closed: the file on disk is the truth
+                if uri not in ls.dirty and _document(ls, uri) is doc:
                     affected |= ls.index.update(summary)
         except Cancelled:
             pass  # edited meanwhile (it is dirty again)

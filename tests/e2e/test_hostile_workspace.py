@@ -228,3 +228,25 @@ class _Recording(dict[str, Any]):
     def __setitem__(self, uri: str, diagnostics: Any) -> None:
         self.history.append((uri, diagnostics))
         super().__setitem__(uri, diagnostics)
+
+
+async def test_closing_a_document_during_its_analysis_leaves_the_file_on_disk(
+    client: LanguageClient, hostile: Path
+) -> None:
+    await wait_for(has_code(client, uri_of(hostile / "bad.yaml"), "subset-without-destinationrule"), timeout=30)
+    path = hostile / "edited.yaml"
+    path.write_text(BAD.replace("reviews", "details"), encoding="utf-8")
+    uri = uri_of(path)
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(uri, types.FileChangeType.Created)])
+    )
+    await wait_for(has_code(client, uri, "subset-without-destinationrule"), timeout=30)  # the file, indexed
+    open_doc(client, uri, _many_routes(10_000))  # unsaved text: seconds of analysis
+    await asyncio.sleep(0.3)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    await asyncio.sleep(1.0)
+    # wait until the analysis of the closed buffer has had time to end, then ask for something that waits for it
+    await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="big"))
+    await asyncio.sleep(0.5)
+    lines = [d.range.start.line for d in client.diagnostics.get(uri, [])]
+    assert lines and max(lines) < 30, "the closed buffer's analysis replaced the file on disk"
