@@ -11,12 +11,13 @@ from typing import Any
 
 from lsprotocol import types
 
+from istio_lsp.features import gateway_api
 from istio_lsp.features.cursor import Cursor, cursor_at, document_bounds, metadata_value, top_level
 from istio_lsp.features.field_docs import field_doc
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import distinguishing_labels, selected_workloads
 from istio_lsp.model.hosts import host_candidates, namespaces_match, service_fqdn
-from istio_lsp.model.resources import ISTIO_KINDS, Service
+from istio_lsp.model.resources import ISTIO_KINDS, Service, ServiceEntry
 from istio_lsp.syntax import Span, utf16_len
 from istio_lsp.syntax.spans import utf16_to_index
 
@@ -91,7 +92,12 @@ class _Context:
 
     def values(self, key: str | None, path: list[Any], list_item: bool) -> Iterator[types.CompletionItem]:
         parent = path[-2] if len(path) >= 2 else None
-        if key == "host" and (
+        holder = _ref_holder(path) if self.api_version.startswith(_GATEWAY_API_GROUPS) else None
+        if holder in ("parentRefs", "parentRef"):
+            yield from self.parent_ref_values(key)
+        elif holder in ("backendRefs", "backendRef"):
+            yield from self.backend_ref_values(key)
+        elif key == "host" and (
             parent in _DESTINATION_PARENTS or (self.kind == "DestinationRule" and path == ["spec", "host"])
         ):
             yield from self.hosts()
@@ -103,8 +109,13 @@ class _Context:
             yield from self.subset_label_values(key)
         elif key == "kind" and len(path) == 1:
             yield from (self.item(k, types.CompletionItemKind.Class, "Istio kind") for k in ISTIO_KINDS)
+            yield from (
+                self.item(k, types.CompletionItemKind.Class, "Gateway API kind")
+                for k in sorted(_gateway_api_kinds())
+                if k not in ISTIO_KINDS
+            )
         elif key == "apiVersion" and len(path) == 1:
-            for version in ISTIO_KINDS.get(self.kind, ()):
+            for version in (*ISTIO_KINDS.get(self.kind, ()), *_gateway_api_kinds().get(self.kind, ())):
                 yield self.item(version, types.CompletionItemKind.Module, f"serves {self.kind}")
         schema = _schema_at(self.api_version, self.kind, path)
         if schema is not None:
@@ -176,6 +187,69 @@ class _Context:
                 name, types.CompletionItemKind.Reference, f"Gateway {gateway.namespace}/{gateway.name} {ports}".strip()
             )
 
+    def parent_ref_values(self, key: str | None) -> Iterator[types.CompletionItem]:
+        """A Gateway API parentRef's `name` (the Gateways, ListenerSets or Services of the namespace it points
+        at), `sectionName` (the named Gateway's listeners) and `port` (their ports, or the Service's)."""
+        siblings = self.cursor.siblings
+        namespace = siblings.get("namespace") or self.namespace
+        kind = siblings.get("kind") or "Gateway"
+        candidates = gateway_api.parent_candidates(self.index, namespace, kind)
+        if key == "name":
+            for r in candidates:
+                if isinstance(r, Service):
+                    detail = f"Service {r.namespace}/{r.name} · ports: {_ports(r)}"
+                else:
+                    listeners = ", ".join(f"{x.name} {x.port}" for x in getattr(r, "listeners", []))
+                    detail = f"{r.kind} {r.namespace}/{r.name} (Gateway API) · listeners: {listeners or 'none'}"
+                yield self.item(r.name, types.CompletionItemKind.Reference, detail, sort="0")
+            return
+        named = [r for r in candidates if r.name == siblings.get("name")]
+        seen: set[str] = set()
+        for r in named:
+            if isinstance(r, Service):
+                if key == "port":
+                    yield from self.service_ports(r, seen)
+                continue
+            for listener in getattr(r, "listeners", []):
+                value = listener.name if key == "sectionName" else str(listener.port) if key == "port" else None
+                if not value or value == "None" or value in seen:
+                    continue
+                seen.add(value)
+                host = f" · {listener.hostname.value}" if listener.hostname is not None else ""
+                detail = f"listener {listener.name} of {r.display}: {listener.protocol or ''} {listener.port}{host}"
+                yield self.item(value, types.CompletionItemKind.EnumMember, detail)
+
+    def backend_ref_values(self, key: str | None) -> Iterator[types.CompletionItem]:
+        """A Gateway API backendRef's `name` (the Services of its namespace; for a `Hostname`, ServiceEntry hosts)
+        and `port` (the named Service's ports)."""
+        siblings = self.cursor.siblings
+        namespace = siblings.get("namespace") or self.namespace
+        hostname = siblings.get("kind") == "Hostname"
+        candidates = gateway_api.backend_candidates(self.index, namespace)
+        seen: set[str] = set()
+        for r in candidates:
+            if key == "name" and isinstance(r, Service) and not hostname and r.name not in seen:
+                seen.add(r.name)
+                yield self.item(
+                    r.name, types.CompletionItemKind.Reference, f"{r.display} · ports: {_ports(r)}", sort="0"
+                )
+            elif key == "name" and isinstance(r, ServiceEntry) and hostname:
+                for ref in r.hosts:
+                    if ref.value not in seen and not ref.value.startswith("*"):
+                        seen.add(ref.value)
+                        yield self.item(
+                            ref.value, types.CompletionItemKind.Reference, f"ServiceEntry {r.namespace}/{r.name}"
+                        )
+            elif key == "port" and isinstance(r, Service) and r.name == siblings.get("name") and not hostname:
+                yield from self.service_ports(r, seen)
+
+    def service_ports(self, service: Service, seen: set[str]) -> Iterator[types.CompletionItem]:
+        for port in service.ports:
+            if port.port is not None and str(port.port) not in seen:
+                seen.add(str(port.port))
+                named = f" ({port.name})" if port.name else ""
+                yield self.item(str(port.port), types.CompletionItemKind.Value, f"port{named} of {service.display}")
+
     def _rule_services(self) -> list[Service]:
         """The Services behind the `spec.host` of the DestinationRule being edited."""
         host = None
@@ -225,7 +299,7 @@ class _Context:
         )
 
     def key_item(self, name: str, schema: dict[str, Any], required: bool, path: list[Any]) -> types.CompletionItem:
-        doc = field_doc(self.kind, [*path, name])
+        doc = field_doc(self.kind, [*path, name], self.api_version)
         documentation = None
         if doc is not None:
             documentation = types.MarkupContent(
@@ -264,6 +338,26 @@ class _Context:
             insert_text_mode=types.InsertTextMode.AdjustIndentation,
             text_edit=types.TextEdit(range=self.replace, new_text=new_text),
         )
+
+
+_GATEWAY_API_GROUPS = ("gateway.networking.k8s.io/", "gateway.networking.x-k8s.io/")
+
+
+def _ref_holder(path: list[Any]) -> str | None:
+    """The key holding the reference a value path ends in (`parentRefs` for `spec.parentRefs[0].name`)."""
+    keys = [p for p in path[:-1] if isinstance(p, str)]
+    return keys[-1] if keys else None
+
+
+def _ports(service: Service) -> str:
+    return ", ".join(str(p.port) for p in service.ports if p.port is not None) or "none"
+
+
+def _gateway_api_kinds() -> dict[str, tuple[str, ...]]:
+    """The Gateway API kinds and the apiVersions serving each (a `Gateway` is also Istio's)."""
+    from istio_lsp.checks.schema import store
+
+    return {info.kind: info.api_versions for info in store.kinds().values() if info.source == "gateway-api"}
 
 
 def _schema_at(api_version: str, kind: str, path: list[Any]) -> dict[str, Any] | None:

@@ -93,7 +93,7 @@ def cursor_at(text: str, line: int, character: int) -> Cursor:
     _read_typing(rest, cursor, line_path, bool(dashes))
     parents = _parents(lines, line, start, key_limit, dash_limit)
     cursor.path = parents + line_path
-    cursor.siblings.update(_siblings(lines, line, start, end, cursor.column))
+    cursor.siblings.update(_siblings(lines, line, start, end, cursor.column, first_of_item=bool(dashes)))
     return cursor
 
 
@@ -168,10 +168,13 @@ def _item_index(lines: list[str], number: int, start: int, indent: int) -> int:
     return index
 
 
-def _siblings(lines: list[str], line: int, start: int, end: int, column: int) -> dict[str, str]:
-    """The keys (and scalar values) of the mapping the cursor is in: same column, same block."""
+def _siblings(lines: list[str], line: int, start: int, end: int, column: int, first_of_item: bool) -> dict[str, str]:
+    """The keys (and scalar values) of the mapping the cursor is in: same column, same block. On a `- ` line the
+    mapping starts there: the keys above belong to the item before."""
     found: dict[str, str] = {}
     for step, stop in ((-1, start - 1), (1, end)):
+        if step == -1 and first_of_item:
+            continue
         for number in range(line + step, stop, step):
             info = _read(lines[number])
             if info is None:
@@ -183,6 +186,8 @@ def _siblings(lines: list[str], line: int, start: int, end: int, column: int) ->
             if info.content == column and info.key and not info.dashes:
                 found.setdefault(info.key, info.value.strip("'\""))
             if info.dashes and info.content == column:
+                if info.key and step == -1:  # the item's first key, on its `- ` line
+                    found.setdefault(info.key, info.value.strip("'\""))
                 break
     return found
 

@@ -11,6 +11,9 @@
   the root namespace and a Gateway: in every namespace);
 - a DestinationRule's `tls.mode` → the PeerAuthentications that decide what the pods it
   sends to accept;
+- the Gateway API: a parentRef → the Gateway, ListenerSet or Service, its `sectionName` (or
+  `port`) → that listener; a backendRef → the Service or ServiceEntry, its `port` → the
+  Service's port (see `gateway_api.py`);
 - a declaration (a resource name, a subset name, a ServiceEntry host, a Gateway server's
   host, a workload's pod labels, a PeerAuthentication's mode) → itself, which editors
   turn into "find references".
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from istio_lsp.features import gateway_api
 from istio_lsp.features.locate import (
     DELEGATE,
     DESTINATION_HOST,
@@ -84,6 +88,9 @@ def definition(
 def definition_sites(index: WorkspaceIndex, located: Located) -> list[Site]:
     r = located.resource
     what = located.what
+    found = gateway_api.definition_sites(index, located)
+    if found is not None:
+        return found
     if what in (DESTINATION_HOST, VIRTUALSERVICE_HOST) and isinstance(r, VirtualService) and located.ref:
         resolution = resolve_host(index, located.ref.value, r)
         sites = host_providers(resolution)

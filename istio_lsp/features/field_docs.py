@@ -279,7 +279,12 @@ _add(
 _add("ServiceEntry", "spec.endpoints", "ServiceEntry", "Addresses of the service, for STATIC or DNS resolution.")
 
 
-def field_doc(kind: str, path: list[str | int]) -> FieldDoc | None:
+def field_doc(kind: str, path: list[str | int], api_version: str = "") -> FieldDoc | None:
+    """The doc of a field of an Istio kind. `api_version` keeps namesakes apart: a `Gateway` of the
+    Gateway API (`gateway.networking.k8s.io/v1`) is not Istio's, and gets none of its docs."""
+    group = api_version.strip().rpartition("/")[0]
+    if api_version.strip() and not group.endswith("istio.io"):
+        return None
     pattern = ".".join("*" if isinstance(p, int) else p for p in path)
     found = _DOCS.get((kind, pattern))
     if found is None and (".tcp." in pattern or ".tls." in pattern):

@@ -1,7 +1,9 @@
 """Hover: what a field means, and what a reference (host, subset, gateway) resolves to.
 
 Links through labels and modes (selectors, workloads, Gateway server hosts, TLS modes) are
-described by `hover_links`, from the index, and shown before the field's documentation."""
+described by `hover_links`, from the index, and shown before the field's documentation; so are
+the routes a Gateway API listener takes and the listeners a route's parentRef attaches to
+(`gateway_api`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from istio_lsp.features import gateway_api
 from istio_lsp.features.cursor import cursor_at, document_bounds, metadata_value, top_level
 from istio_lsp.features.field_docs import field_doc
 from istio_lsp.features.hover_links import link_markdown
@@ -45,13 +48,14 @@ def hover(
         return None
     doc_start, doc_end = document_bounds(lines, line)
     kind = top_level(lines, doc_start, doc_end, "kind") or ""
+    api_version = top_level(lines, doc_start, doc_end, "apiVersion") or ""
     namespace = index.namespace_at(uri, line, metadata_value(lines, doc_start, doc_end, "namespace"))
     span = Span(line, utf16_len(line_text[:start]), line, utf16_len(line_text[:end]))
     is_key = token.endswith(":") or line_text[end : end + 1] == ":"
     if is_key:
         key = token.rstrip(":")
         cursor = cursor_at(text, line, start)
-        markdown = _field_markdown(kind, [*cursor.path, key])
+        markdown = _field_markdown(kind, [*cursor.path, key], api_version)
         if markdown is None:  # a label's key in a selector or a pod template
             markdown = link_markdown(index, uri, text, line, character)
     else:
@@ -59,8 +63,11 @@ def hover(
         markdown = _reference_markdown(index, uri, kind, namespace, cursor, token, line)
         if markdown is None:
             link = link_markdown(index, uri, text, line, character)
-            field = _field_markdown(kind, [*cursor.path, cursor.key]) if cursor.key else None
+            field = _field_markdown(kind, [*cursor.path, cursor.key], api_version) if cursor.key else None
             markdown = "\n\n---\n\n".join(part for part in (link, field) if part) or None
+    attached = gateway_api.hover_markdown(index, uri, text, line, character)  # a listener, a parentRef
+    if attached:
+        markdown = "\n\n---\n\n".join(part for part in (attached, markdown) if part)
     if not markdown:
         return None
     return types.Hover(
@@ -69,11 +76,36 @@ def hover(
     )
 
 
-def _field_markdown(kind: str, path: list[Any]) -> str | None:
-    doc = field_doc(kind, path)
+def _field_markdown(kind: str, path: list[Any], api_version: str = "") -> str | None:
+    doc = field_doc(kind, path, api_version)
     if doc is None:
-        return None
+        return _schema_markdown(kind, path, api_version)
     return f"**{path[-1]}** ({doc.message})\n\n{doc.text}\n\n[Istio reference]({doc.url(kind)})"
+
+
+def _schema_markdown(kind: str, path: list[Any], api_version: str) -> str | None:
+    """For a Gateway API field: its type, from the schema of its own group, and whether only the
+    experimental channel has it."""
+    from istio_lsp.checks.schema import store
+
+    group, _ = store.split_api_version(api_version)
+    info = store.kind_info(kind, group)
+    if info is None or info.source != "gateway-api":
+        return None
+    schema = store.subschema(store.schema_for(api_version, kind), [p for p in path if p is not None])
+    if schema is None:
+        return None
+    kind_of = schema.get("type") or ("int or string" if store.is_int_or_string(schema) else "value")
+    parts = [f"**{path[-1]}** ({kind_of}) · {info.kind} of the Kubernetes Gateway API (`{group}`)"]
+    if schema.get("enum"):
+        parts.append("One of: " + ", ".join(f"`{v}`" for v in schema["enum"]))
+    if schema.get("x-istio-lsp-experimental"):
+        parts.append("Only the Gateway API's experimental channel has this field.")
+    parts.append(f"[Gateway API reference]({_GATEWAY_API_REFERENCE})")
+    return "\n\n".join(parts)
+
+
+_GATEWAY_API_REFERENCE = "https://gateway-api.sigs.k8s.io/reference/spec/"
 
 
 def _reference_markdown(

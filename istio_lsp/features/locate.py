@@ -20,7 +20,13 @@ from istio_lsp.model.resources import (
     Destination,
     DestinationRule,
     Gateway,
+    GatewayBackendRef,
+    GatewayListener,
+    GatewayParentRef,
     GatewayServer,
+    KubernetesGateway,
+    KubernetesRoute,
+    ListenerSet,
     Ref,
     Resource,
     SelectorPolicy,
@@ -53,6 +59,13 @@ GATEWAY_HOST = "gateway-host"  # an entry of a Gateway server's `hosts`
 TLS_MODE = "tls-mode"  # a DestinationRule's `tls.mode` (or a `tls` without one)
 MTLS_MODE = "mtls-mode"  # a PeerAuthentication's `mtls.mode`
 RESOURCE_NAME = "resource-name"  # `metadata.name`
+# the Gateway API (Istio's `networking.istio.io` Gateway is another kind: see GATEWAY_REF)
+PARENT_NAME = "parent-name"  # a route's `parentRefs[].name`, a ListenerSet's `parentRef.name`
+SECTION_NAME = "section-name"  # their `sectionName`
+PARENT_PORT = "parent-port"  # their `port`
+BACKEND_NAME = "backend-name"  # a route rule's `backendRefs[].name`
+BACKEND_PORT = "backend-port"  # its `port`
+LISTENER_NAME = "listener-name"  # a Gateway API Gateway's (or ListenerSet's) `listeners[].name`
 
 
 def same_uri(uri: str) -> str:
@@ -87,6 +100,9 @@ class Located:
     scope: str | None = None  # the namespace a selector looks in; None: every namespace
     server: GatewayServer | None = None  # of a GATEWAY_HOST
     tls: TlsMode | None = None  # of a TLS_MODE
+    parent: GatewayParentRef | None = None  # of a PARENT_NAME, SECTION_NAME, PARENT_PORT
+    backend: GatewayBackendRef | None = None  # of a BACKEND_NAME, BACKEND_PORT
+    listener: GatewayListener | None = None  # of a LISTENER_NAME
 
     @property
     def uri(self) -> str:
@@ -161,6 +177,22 @@ def _candidates(r: Resource, root: str) -> Iterable[Located]:
     elif isinstance(r, Service):
         if r.selector_span is not None:
             yield _selector(r, r.selector_span, r.selector, r.namespace)
+    elif isinstance(r, KubernetesRoute):
+        for parent in r.parents:
+            yield from _parent_candidates(r, parent)
+        for rule in r.rules:
+            for backend in rule.backends:
+                if backend.name is not None:
+                    yield Located(BACKEND_NAME, r, backend.name.span, backend.name, backend=backend)
+                if backend.port_span is not None:
+                    yield Located(BACKEND_PORT, r, backend.port_span, backend=backend)
+    elif isinstance(r, (KubernetesGateway, ListenerSet)):
+        if isinstance(r, ListenerSet) and r.parent is not None:
+            yield from _parent_candidates(r, r.parent)
+        for listener in r.listeners:
+            if listener.name_span is not None:
+                name = Ref(listener.name or "", listener.name_span)
+                yield Located(LISTENER_NAME, r, listener.name_span, name, listener=listener)
     elif isinstance(r, Workload):
         if r.pod_labels_span is not None:
             yield Located(WORKLOAD_LABELS, r, r.pod_labels_span, labels=r.pod_labels)
@@ -173,6 +205,15 @@ def _candidates(r: Resource, root: str) -> Iterable[Located]:
             yield _selector(r, r.selector_span, r.selector, scope)
     if r.name:
         yield Located(RESOURCE_NAME, r, r.name_span)
+
+
+def _parent_candidates(r: Resource, parent: GatewayParentRef) -> Iterable[Located]:
+    if parent.name is not None:
+        yield Located(PARENT_NAME, r, parent.name.span, parent.name, parent=parent)
+    if parent.section_name is not None:
+        yield Located(SECTION_NAME, r, parent.section_name.span, parent.section_name, parent=parent)
+    if parent.port_span is not None:
+        yield Located(PARENT_PORT, r, parent.port_span, parent=parent)
 
 
 def _selector(r: Resource, span: Span, labels: dict[str, str], scope: str | None) -> Located:

@@ -12,6 +12,10 @@ and the DestinationRule subsets whose labels pick it; a Gateway server's `hosts`
 entry → the `hosts` of the VirtualServices bound to the Gateway that it serves; a
 PeerAuthentication's `mtls.mode` → the DestinationRule `tls` settings sending to the
 pods it decides for.
+
+The Gateway API: a Gateway (or ListenerSet) → the parentRefs naming it, a listener → the
+`sectionName`s naming it (see `gateway_api.py`); never Istio's Gateways' `gateways` entries.
+A Service's references include the route backendRefs and mesh parentRefs naming it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from istio_lsp.features import gateway_api
 from istio_lsp.features.definition import definition_sites, subset_sites
 from istio_lsp.features.locate import (
     DELEGATE,
@@ -52,6 +57,7 @@ from istio_lsp.model.hosts import gateway_key, host_candidates, namespaces_match
 from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
+    KubernetesRoute,
     Ref,
     Resource,
     SelectorPolicy,
@@ -101,6 +107,13 @@ def find_subject(index: WorkspaceIndex, located: Located) -> Subject | None:
     r = located.resource
     what = located.what
     domain = index.settings.cluster_domain
+    owner = gateway_api.owner_of(index, located)
+    if owner is not None:
+        found = gateway_api.uses(index, *owner)
+        return Subject(found.declarations, found.references)
+    patterns = gateway_api.service_patterns(index, located)  # a backendRef, a mesh route's parent Service
+    if patterns is not None:
+        return host_subject(index, patterns)
     if what in (DESTINATION_HOST, VIRTUALSERVICE_HOST, DESTINATIONRULE_HOST, SERVICEENTRY_HOST) and located.ref:
         if isinstance(r, VirtualService) and what == DESTINATION_HOST:
             patterns = resolve_host(index, located.ref.value, r).candidates
@@ -166,6 +179,8 @@ def host_subject(index: WorkspaceIndex, patterns: list[str]) -> Subject:
             found.extend(host_ref_sites(resource, refs, patterns, domain))
         elif isinstance(resource, DestinationRule) and resource.host is not None:
             found.extend(host_ref_sites(resource, [resource.host], patterns, domain))
+        elif isinstance(resource, KubernetesRoute):
+            found.extend(gateway_api.service_refs(index, resource, patterns))
     return Subject(declarations, found)
 
 

@@ -7,6 +7,11 @@
   the Gateway's name and every `gateways` / `match[].gateways` entry bound to it.
   Only the name part of an entry changes, so `ns/name` keeps its `ns/` prefix and
   the old `name.ns.svc.cluster.local` form its suffix; quotes stay as written.
+- A Gateway API Gateway or ListenerSet (from its `metadata.name`, or from a route's
+  `parentRefs[].name`): its name and every parentRef naming it. Istio's `networking.istio.io`
+  Gateway of the same name, and the VirtualService `gateways` entries naming it, are left alone.
+- A Gateway API listener (from its `name`, or from a parentRef's `sectionName`): its name and
+  every `sectionName` that selects it.
 
 Anything else cannot be renamed: `prepare_rename` refuses it.
 """
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from istio_lsp.checks.admission.common import dns1123_label_problem
+from istio_lsp.features import gateway_api
 from istio_lsp.features.locate import (
     DESTINATION_SUBSET,
     GATEWAY_REF,
@@ -33,7 +39,7 @@ from istio_lsp.features.references import Subject, gateway_subject, subset_subje
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import route_rules
 from istio_lsp.model.hosts import gateway_key
-from istio_lsp.model.resources import DestinationRule, Gateway, VirtualService
+from istio_lsp.model.resources import DestinationRule, Gateway, GatewayListener, Resource, VirtualService
 from istio_lsp.syntax import Span, utf16_len
 
 
@@ -43,11 +49,13 @@ class RenameError(ValueError):
 
 @dataclass
 class RenameTarget:
-    kind: str  # "subset" or "gateway"
+    kind: str  # "subset", "gateway" (Istio's), "gateway-api" (a Gateway API Gateway or ListenerSet) or "listener"
     name: str  # the current name
     span: Span  # the name's text at the position
     rules: list[DestinationRule]  # subsets: the DestinationRules that define it
     namespace: str = ""  # gateways: the Gateway's namespace
+    owner: gateway_api.Owner | None = None  # gateway-api and listener: the Gateway or ListenerSet
+    listener: GatewayListener | None = None  # listener: the listener
 
 
 def rename_target(index: WorkspaceIndex, uri: str, line: int, character: int) -> RenameTarget | None:
@@ -56,6 +64,9 @@ def rename_target(index: WorkspaceIndex, uri: str, line: int, character: int) ->
     if located is None:
         return None
     r = located.resource
+    owner = gateway_api.owner_of(index, located)
+    if owner is not None:
+        return _gateway_api_target(located.span, located.ref.value if located.ref else r.name, *owner)
     if located.what == SUBSET_NAME and isinstance(r, DestinationRule) and located.ref is not None:
         return _subset_target(located.ref.value, located.span, [r])
     if located.what == DESTINATION_SUBSET and isinstance(r, VirtualService) and located.ref is not None:
@@ -77,6 +88,19 @@ def rename_target(index: WorkspaceIndex, uri: str, line: int, character: int) ->
         span = _gateway_ref_part(located.ref.value, located.span, name)
         return RenameTarget("gateway", name, span, [], namespace) if span else None
     return None
+
+
+def _gateway_api_target(
+    span: Span, written: str, owner: gateway_api.Owner, listener: GatewayListener | None
+) -> RenameTarget | None:
+    name = owner.name if listener is None else listener.name
+    if not name or written != name:
+        return None
+    part = _part(span, name, 0, len(name))
+    if part is None:
+        return None
+    kind = "gateway-api" if listener is None else "listener"
+    return RenameTarget(kind, name, part, [], owner.namespace, owner, listener)
 
 
 def _subset_target(name: str, span: Span, rules: list[DestinationRule]) -> RenameTarget | None:
@@ -112,12 +136,34 @@ def rename_edits(
         if taken:
             raise RenameError(f"{', '.join(taken)} already defines a subset `{new_name}`.")
         subject = subset_subject(index, target.rules, target.name)
+    elif target.owner is not None:
+        subject = _gateway_api_subject(index, target, new_name)
     else:
         _check_name(new_name, "Gateway name")
         if index.gateway(target.namespace, new_name):
             raise RenameError(f"A Gateway `{target.namespace}/{new_name}` already exists.")
         subject = gateway_subject(index, target.namespace, target.name)
     return _edits(subject, target, new_name)
+
+
+def _gateway_api_subject(index: WorkspaceIndex, target: RenameTarget, new_name: str) -> Subject:
+    owner = target.owner
+    assert owner is not None
+    if target.listener is None:
+        _check_name(new_name, f"{owner.kind} name")
+        if any(type(r) is type(owner) for r in _named_in(index, new_name, owner.namespace)):
+            raise RenameError(f"A {owner.kind} `{owner.namespace}/{new_name}` already exists.")
+    else:
+        for label in new_name.split("."):
+            _check_name(label, "Listener name")
+        if any(listener.name == new_name for listener in owner.listeners):
+            raise RenameError(f"{owner.display} already has a listener `{new_name}`.")
+    found = gateway_api.uses(index, owner, target.listener)
+    return Subject(found.declarations, found.references)
+
+
+def _named_in(index: WorkspaceIndex, name: str, namespace: str) -> list[Resource]:
+    return [r for r in index.named(name) if r.namespace == namespace]
 
 
 def rename(

@@ -1,4 +1,8 @@
-"""Outline of a file (document symbols) and every resource of the workspace by name (workspace symbols)."""
+"""Outline of a file (document symbols) and every resource of the workspace by name (workspace symbols).
+
+A resource's children: a VirtualService's routes, a DestinationRule's subsets, an Istio Gateway's servers,
+a Gateway API Gateway's (or ListenerSet's) listeners, a Gateway API route's rules, a ServiceEntry's hosts,
+a Service's ports."""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ from istio_lsp.model.resources import (
     Destination,
     DestinationRule,
     Gateway,
+    KubernetesGateway,
+    KubernetesRoute,
+    ListenerSet,
     Resource,
     SelectorPolicy,
     Service,
@@ -90,6 +97,37 @@ def _resource_symbol(r: Resource, uri: str, convert: Convert) -> types.DocumentS
                     range=convert(uri, server.span),
                     selection_range=convert(uri, server.span),
                     detail=", ".join(server.hosts) or None,
+                )
+            )
+    elif isinstance(r, (KubernetesGateway, ListenerSet)):
+        for number, listener in enumerate(r.listeners):
+            if listener.span is None:
+                continue
+            port = " ".join(str(p) for p in (listener.protocol, listener.port) if p is not None)
+            name = listener.name or f"listeners[{number}]"
+            children.append(
+                types.DocumentSymbol(
+                    name=f"{name} ({port})" if port else name,
+                    kind=types.SymbolKind.Property,
+                    range=convert(uri, listener.span),
+                    selection_range=convert(uri, listener.name_span or listener.span),
+                    detail=listener.hostname.value if listener.hostname is not None else None,
+                )
+            )
+    elif isinstance(r, KubernetesRoute):
+        for route_rule in r.rules:
+            backends = [
+                f"{b.name.value}:{b.port}" if b.port is not None else b.name.value
+                for b in route_rule.backends
+                if b.name
+            ]
+            children.append(
+                types.DocumentSymbol(
+                    name=f"rules[{route_rule.index}]",
+                    kind=types.SymbolKind.Function,
+                    range=convert(uri, route_rule.span),
+                    selection_range=convert(uri, route_rule.span),
+                    detail="→ " + ", ".join(backends) if backends else None,
                 )
             )
     elif isinstance(r, ServiceEntry):
