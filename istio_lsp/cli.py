@@ -7,14 +7,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote, unquote, urlparse
 
 from istio_lsp import __version__
 from istio_lsp.findings import Finding, Severity
-from istio_lsp.index.bulk import read_regular_text, read_text, summarize_paths
+from istio_lsp.index.bulk import file_uri, read_regular_text, read_text, summarize_paths
 from istio_lsp.index.cache import FileState, Snapshot, SummaryCache, cache_dir, snapshot_key
 from istio_lsp.index.config import CONFIG_FILES, ProjectConfig, ProjectConfigs, read_config
 from istio_lsp.index.discovery import discover, load_config
@@ -22,6 +22,9 @@ from istio_lsp.index.summary import uri_path
 from istio_lsp.native import re2_unavailable_note
 from istio_lsp.settings import Settings, pattern_problem
 from istio_lsp.syntax import decode
+
+if TYPE_CHECKING:
+    from istio_lsp.index import WorkspaceIndex
 
 # istio_lsp.checks (every rule) is imported only when something must be checked: a warm
 # run answered from the snapshot should not pay for loading seventy rules.
@@ -51,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _trace(args, parser)
         except BrokenPipeError:  # `trace … | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+    if args.command == "test":
+        try:
+            return _test(args, parser)
+        except BrokenPipeError:  # `test … | head`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
     if args.command == "check":
@@ -153,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs", type=_jobs, metavar="N", help="processes for parsing (default and at most: one per core)"
     )
     _trace_parser(commands)
+    _test_parser(commands)
     return parser
 
 
@@ -191,18 +201,58 @@ def _trace_parser(commands: Any) -> None:
     trace.add_argument("--no-cache", action="store_true", help="do not read or write the summary cache")
 
 
-def _trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Index the paths as `check` does, trace one request, print it; 1 when it ends in 404 or 503."""
+def _test_parser(commands: Any) -> None:
+    """`istio-lsp test [PATH…]`: the routing test files (kind: RoutingTest) among the paths, run against them."""
+    test = commands.add_parser(
+        "test",
+        help="run the routing tests (kind: RoutingTest) among the files and report the failing cases",
+        description="Run every routing test case (documents of kind RoutingTest, see docs/routing.md) found in "
+        "PATHs (default: .) against the Istio configuration of PATHs. Exit status: 0 when every case passes, 1 when "
+        "one fails, 2 on a usage error or a malformed test file, 3 when PATHs hold no routing test.",
+    )
+    test.add_argument(
+        "paths", nargs="*", default=[], metavar="PATH", help="files or folders: configuration and tests (default: .)"
+    )
+    test.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    test.add_argument("--config", type=Path, help="settings for every file, as for `check`")
+    test.add_argument("--default-namespace", help="namespace of resources without one (default: any)")
+    test.add_argument("--cluster-domain", help="cluster DNS domain (default: cluster.local)")
+    test.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="pattern to skip (repeatable)")
+    test.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    test.add_argument("--no-cache", action="store_true", help="do not read or write the summary cache")
+    test.set_defaults(fail_on="error", external_host=[], external_gateway=[], disable=[])
+
+
+def _test(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the routing tests of the paths; report each failing case as a finding, as `check` reports."""
+    from istio_lsp.routing.testfile import RoutingCase, is_test_text, read_tests, run_case
+
+    index, read, paths = _workspace(args, parser)
+    cases: list[RoutingCase] = []
+    problems: list[tuple[str, int, str]] = []
+    for path in paths:
+        uri = file_uri(path)
+        text = read(uri)
+        if text is None or not is_test_text(text):
+            continue
+        found, bad = read_tests(uri, text)
+        cases += found
+        problems += [(uri, p.span.start_line, p.message) for p in bad]
+    _exit_on_problems(parser, problems, "a routing test file has errors; nothing was tested")
+    if not cases:
+        print(f"istio-lsp: no routing test (kind: RoutingTest) in {', '.join(args.paths)}", file=sys.stderr)
+        return NOTHING_CHECKED
+    findings = [f for case in cases if (f := run_case(index, read, case)) is not None]
+    return _report(args, findings, f"{len(cases)} case(s), {len(findings)} failed")
+
+
+def _workspace(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[WorkspaceIndex, Callable[[str], str | None], list[Path]]:
+    """The index of the paths (as `check` builds it), a reader of their texts, and the files."""
     from istio_lsp.checks import analyze_document
     from istio_lsp.index import WorkspaceIndex
-    from istio_lsp.routing import parse_request, parse_source, trace
-    from istio_lsp.routing.render import as_text
 
-    try:
-        request = parse_request(args.method, args.url, args.header)
-        source = parse_source(args.via, "gateway") if args.via else parse_source(args.source, "mesh")
-    except ValueError as error:
-        parser.exit(2, f"istio-lsp trace: {error}\n")
     args.paths = args.paths or ["."]
     missing = [p for p in args.paths if not _exists(p)]
     if missing:
@@ -222,6 +272,20 @@ def _trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except (OSError, UnicodeDecodeError):
             return None
 
+    return index, read, paths
+
+
+def _trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Index the paths as `check` does, trace one request, print it; 1 when it ends in 404 or 503."""
+    from istio_lsp.routing import parse_request, parse_source, trace
+    from istio_lsp.routing.render import as_text
+
+    try:
+        request = parse_request(args.method, args.url, args.header)
+        source = parse_source(args.via, "gateway") if args.via else parse_source(args.source, "mesh")
+    except ValueError as error:
+        parser.exit(2, f"istio-lsp trace: {error}\n")
+    index, read, _ = _workspace(args, parser)
     result = trace(index, read, request, source)
     if args.format == "json":
         payload = result.to_json() | {"exitCode": _trace_exit(result)}
@@ -283,11 +347,15 @@ def _read_config_text(args: argparse.Namespace, parser: argparse.ArgumentParser)
         parser.exit(2, f"istio-lsp: cannot read settings file {args.config}: {exc}\n")
 
 
-def _exit_on_problems(parser: argparse.ArgumentParser, problems: Sequence[tuple[Path | str, int, str]]) -> None:
+def _exit_on_problems(
+    parser: argparse.ArgumentParser,
+    problems: Sequence[tuple[Path | str, int, str]],
+    outcome: str = "the configuration has errors; nothing was checked",
+) -> None:
     if problems:
         ordered = sorted(problems, key=lambda p: (str(p[0]), p[1]))
         lines = "".join(f"{_shown(where)}:{line + 1}: error: {message}\n" for where, line, message in ordered)
-        parser.exit(2, f"{lines}istio-lsp: the configuration has errors; nothing was checked\n")
+        parser.exit(2, f"{lines}istio-lsp: {outcome}\n")
 
 
 def _shown(where: Path | str) -> str:
@@ -359,12 +427,16 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 NOTHING_CHECKED = 3  # the exit status of a run whose paths hold no manifest
 
 
-def _report(args: argparse.Namespace, findings: list[Finding]) -> int:
-    """Print the findings; the exit status `--fail-on` asks for."""
+def _report(args: argparse.Namespace, findings: list[Finding], summary: str | None = None) -> int:
+    """Print the findings; the exit status `--fail-on` asks for. `summary`: the line for stderr, when not
+    the counts of findings."""
     _REPORTERS[args.format](findings, sys.stdout)
     sys.stdout.flush()  # a closed pipe fails here, inside main's handler
     if args.format == "text" and not args.quiet:
-        _summary(findings)
+        if summary is not None:
+            print(summary, file=sys.stderr)
+        else:
+            _summary(findings)
     if args.fail_on == "never":
         return 0
     threshold = Severity.parse(args.fail_on)
@@ -528,8 +600,13 @@ _SARIF_LEVELS = {
 
 
 def _sarif(findings: list[Finding], out: TextIO) -> None:
-    from istio_lsp.checks import RULES
+    from istio_lsp.checks import RULES, RULES_BY_CODE
 
+    known = list(RULES)
+    if any(f.code not in RULES_BY_CODE for f in findings):  # `test`: failing routing test cases
+        from istio_lsp.routing.testfile import RULE as ROUTING_TEST
+
+        known.append(ROUTING_TEST)
     rules = [
         {
             "id": rule.code,
@@ -541,9 +618,9 @@ def _sarif(findings: list[Finding], out: TextIO) -> None:
             "help": {"text": rule.doc, "markdown": rule.doc},
             "defaultConfiguration": {"level": _SARIF_LEVELS[rule.severity]},
         }
-        for rule in RULES
+        for rule in known
     ]
-    rule_index = {rule.code: i for i, rule in enumerate(RULES)}
+    rule_index = {rule.code: i for i, rule in enumerate(known)}
     results = []
     for f in findings:
         results.append(

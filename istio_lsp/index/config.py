@@ -90,7 +90,7 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
                 )
             )
             continue
-        value, problem = _value(node, (written,), nodes, budget)
+        value, problem = yaml_value(node, (written,), nodes, budget)
         if problem is not None:
             where = doc.span_of(node) if node is not None else span
             config.problems.append(ConfigProblem(f"`{written}`: {problem}", where, name))
@@ -116,7 +116,7 @@ def read_config(uri: str, path: str, text: str, *, top: bool) -> ProjectConfig:
 _MAX_VALUE_NODES = 10_000  # a setting's value is a few strings; aliases can make a small file a huge value
 
 
-def _value(
+def yaml_value(
     node: Node, path: tuple[str | int, ...], nodes: dict[tuple[str | int, ...], Node], budget: list[int]
 ) -> tuple[Any, str | None]:
     """A YAML node as JSON-like data, with YAML 1.2's plain scalars: `off` and `no` stay text
@@ -141,7 +141,7 @@ def _value(
     if isinstance(node, SequenceNode):
         out = []
         for index, item in enumerate(node.value):
-            value, problem = _value(item, (*path, index), nodes, budget)
+            value, problem = yaml_value(item, (*path, index), nodes, budget)
             if problem is not None:
                 return None, problem
             out.append(value)
@@ -149,7 +149,7 @@ def _value(
     if isinstance(node, MappingNode):
         mapping: dict[str, Any] = {}
         for key, item in pairs(node):
-            value, problem = _value(item, (*path, str(key.value)), nodes, budget)
+            value, problem = yaml_value(item, (*path, str(key.value)), nodes, budget)
             if problem is not None:
                 return None, problem
             mapping[str(key.value)] = value

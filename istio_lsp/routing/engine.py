@@ -117,6 +117,9 @@ class Trace:
     summary: str = ""
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the trace could not model on this path
+    # the matched route and what it does, as data (keys named as in a VirtualService: `rewrite`, `redirect`,
+    # `fault`, `timeout`, `retries`, `headers`, `delegate`, ...): what routing tests compare
+    route: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -149,6 +152,7 @@ class Trace:
                 "destinations": [t.to_json() for t in self.targets],
             },
             "notes": self.notes,
+            "route": self.route,
         }
 
 
@@ -548,6 +552,11 @@ class Tracer:
                     return result
                 continue
             t.add("route", f"{route.label} ({verdict_text})", where, depth)
+            t.route.update(
+                virtualService=f"{route.vs.namespace}/{route.vs.name}",
+                index=route.index,
+                name=scalar(get(route.node, "name")),
+            )
             return self._act(route, uri_cond)
         return None
 
@@ -569,6 +578,7 @@ class Tracer:
             t.add("skip", f"delegate {child.display} is not exported to {route.vs.namespace}: not merged", child, 1)
             return None
         t.add("delegate", f"{child.display}: its routes apply under this match", child, 1)
+        t.route["delegate"] = {"name": child.name, "namespace": child.namespace}
         result = self._first(self._routes(child, route.vs.display))
         if result is None:
             t.add("note", "no route of the delegate matches: the root's next routes are tried", depth=1)
@@ -590,6 +600,13 @@ class Tracer:
             path = scalar(get(redirect, "uri")) or req.path
             location = f"{scheme}://{authority}{':' + port if port else ''}{path}"
             t.add("redirect", f"redirect {code} to {location}", self.at(doc, redirect, vs))
+            t.route["redirect"] = {
+                "uri": path,
+                "authority": authority,
+                "scheme": scheme,
+                "port": as_int(port),
+                "redirectCode": code,
+            }
             return t.end(REDIRECT, f"{code} redirect to {location}", code)
         if isinstance(direct, MappingNode):
             code = as_int(scalar(get(direct, "status"))) or 200
@@ -597,6 +614,7 @@ class Tracer:
             text = scalar(get(body, "string")) if body is not None else None
             shown = f" with body {text!r}" if text else ""
             t.add("direct", f"directResponse {code}{shown}", self.at(doc, direct, vs))
+            t.route["directResponse"] = {"status": code, "body": text}
             return t.end(DIRECT, f"direct response {code}{shown}", code)
         self._rewrite(route, uri_cond)
         self._mirror(route)
@@ -604,6 +622,7 @@ class Tracer:
         headers = get(node, "headers")
         if headers is not None:
             t.add("headers", "headers: " + _flat(headers), self.at(doc, headers, vs))
+            t.route["headers"] = _plain(headers)
         cors = get(node, "corsPolicy")
         if cors is not None:
             t.add("cors", "corsPolicy applies (preflight answered by Envoy)", self.at(doc, cors, vs))
@@ -633,11 +652,13 @@ class Tracer:
         if delay is not None:
             fixed = scalar(get(delay, "fixedDelay")) or "?"
             t.add("fault", f"fault: delay {fixed} for {_percentage(delay)} of requests", where)
+            t.route.setdefault("fault", {})["delay"] = {"fixedDelay": fixed, "percentage": _number(_percentage(delay))}
         abort = get(fault, "abort")
         if abort is not None:
             status = as_int(scalar(get(abort, "httpStatus")))
             share = _percentage(abort)
             t.add("fault", f"fault: abort with {status or 'a gRPC status'} for {share} of requests", where)
+            t.route.setdefault("fault", {})["abort"] = {"httpStatus": status, "percentage": _number(share)}
             if share == "100%" and status is not None:
                 t.end(FAULT, f"fault injection aborts every request with {status}", status)
 
@@ -647,6 +668,7 @@ class Tracer:
             return
         path = self.request.path
         parts = []
+        done: dict[str, Any] = {}  # what the destination receives
         uri = scalar(get(rewrite, "uri"))
         if uri is not None:
             if uri_cond is None or uri_cond.kind == "prefix":
@@ -654,14 +676,21 @@ class Tracer:
                 new = uri + path[len(prefix) :]
                 parts.append(f"path {path} → {new} (prefix `{prefix}` replaced)")
             else:
+                new = uri
                 parts.append(f"path {path} → {uri}")
+            done["uri"] = new
         regex = get(rewrite, "uriRegexRewrite")
         if regex is not None:
             new_path = regex_substitute(scalar(get(regex, "match")) or "", scalar(get(regex, "rewrite")) or "", path)
             parts.append(f"path {path} → {new_path}" if new_path is not None else "uriRegexRewrite (invalid regex)")
+            if new_path is not None:
+                done["uri"] = new_path
         authority = scalar(get(rewrite, "authority"))
         if authority is not None:
             parts.append(f"authority → {authority}")
+            done["authority"] = authority
+        if done:
+            t.route["rewrite"] = done
         if parts:
             t.add("rewrite", "rewrite: " + "; ".join(parts), self.at(route.doc, rewrite, route.vs))
 
@@ -690,6 +719,7 @@ class Tracer:
         retries = get(node, "retries")
         if timeout_node is not None:
             t.add("timeout", f"timeout {scalar(timeout_node)}", self.at(doc, timeout_node, vs))
+            t.route["timeout"] = scalar(timeout_node)
         attempts_text = scalar(get(retries, "attempts")) if retries is not None else None
         attempts = DEFAULT_ATTEMPTS if attempts_text is None else (as_int(attempts_text) or 0)
         per_try = _seconds(scalar(get(retries, "perTryTimeout"))) if retries is not None else None
@@ -701,6 +731,11 @@ class Tracer:
             if on:
                 text += f", on {on}"
             t.add("retries", text, self.at(doc, retries, vs))
+            t.route["retries"] = {
+                "attempts": attempts,
+                "perTryTimeout": scalar(get(retries, "perTryTimeout")),
+                "retryOn": on,
+            }
         if timeout is not None and per_try is not None and attempts > 0 and timeout < attempts * per_try:
             t.add(
                 "warning",
@@ -934,6 +969,22 @@ def _percentage(node: Node | None, key: str = "percentage", default: str = "100%
     except ValueError:
         return value
     return f"{number:g}%"
+
+
+def _number(text: str) -> float | str:
+    """`50%` as 50.0 (a percentage the trace shows as text)."""
+    try:
+        return float(text.rstrip("%"))
+    except ValueError:
+        return text
+
+
+def _plain(node: Node | None) -> Any:
+    """A YAML node as plain data (scalars as text), for comparing with what a routing test expects."""
+    if isinstance(node, MappingNode):
+        return {str(k.value): _plain(v) for k, v in pairs(node)}
+    listed = items(node)
+    return [_plain(i) for i in listed] if listed else scalar(node)
 
 
 def _ports(service: Service) -> str:
