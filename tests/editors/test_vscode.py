@@ -30,6 +30,50 @@ from tests.editors.conftest import unavailable
 
 pytestmark = [pytest.mark.editor, pytest.mark.vscode]
 
+# a Gateway API Gateway and an HTTPRoute attached to its listener by sectionName (step k)
+GATEWAY_API = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: edge
+  namespace: storefront
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: web
+    port: 80
+    protocol: HTTP
+    hostname: "*.example.com"
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: frontend
+  namespace: storefront
+spec:
+  selector:
+    app: frontend
+  ports:
+  - name: http
+    port: 8080
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: frontend
+  namespace: storefront
+spec:
+  parentRefs:
+  - name: edge
+    sectionName: web
+  hostnames:
+  - shop.example.com
+  rules:
+  - backendRefs:
+    - name: frontend
+      port: 8080
+"""
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "vscode"
 SETUP = HERE / "setup.sh"
@@ -208,6 +252,8 @@ def test_vsix_in_real_vscode(tools: Tools, vsix: Path, tmp_path: Path) -> None:
     artifacts.mkdir(parents=True, exist_ok=True)
     workspace = tmp_path / "broken"
     shutil.copytree(EXAMPLE, workspace)  # the quick fix edits and saves a file
+    (workspace / "gateway-api").mkdir()
+    (workspace / "gateway-api" / "edge.yaml").write_text(GATEWAY_API, encoding="utf-8")  # no finding: counts unchanged
     user_settings = data / "User" / "settings.json"
     shutil.copyfile(SETTINGS_TEMPLATE, user_settings)
     assert not any(k.startswith("istioLsp.") for k in json.loads(user_settings.read_text()))

@@ -466,6 +466,39 @@ function dumpLogs() {
       return `status ${chain(history.istio)} (back in ${back}s); Problems counter ${chain(counts)}; ` +
         `all ${REMAINING.length} remaining rules listed again, ${PICKED_CODE} still off`;
     });
+
+    await step('k. Gateway API: go to the listener a sectionName names, hover it for its routes', async () => {
+      await page.keyboard.press('Escape');
+      await explorerRow('gateway-api').first().click();
+      await explorerRow('edge.yaml').first().click();
+      await page.locator('.tab.active', { hasText: 'edge.yaml' }).waitFor();
+      const token = async (lineText, word) => {
+        const tok = viewLine(lineText).first().locator('span span', { hasText: word }).first();
+        await tok.waitFor();
+        const box = await tok.boundingBox();
+        if (!box) throw new Error(`no bounding box for ${word} on "${lineText}"`);
+        return box;
+      };
+      // the route's parentRef is below the fold: go to its line first (Ctrl+G), which scrolls it into view
+      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+g');
+      await page.keyboard.type('34');
+      await page.keyboard.press('Enter');
+      await page.locator('.statusbar-item', { hasText: /Ln 34, Col 1/ }).first().waitFor();
+      let box = await token('sectionName:\u00a0web', 'web');
+      await page.mouse.click(box.x + 5, box.y + box.height / 2);
+      await page.keyboard.press('F12');
+      // the listener's `- name: web`, line 9, where `web` starts
+      await page.locator('.statusbar-item', { hasText: /Ln 9, Col 11/ }).first().waitFor();
+      box = await token('-\u00a0name:\u00a0web', 'web');
+      await page.mouse.move(box.x + 5, box.y + box.height / 2);
+      await page.mouse.move(box.x + 10, box.y + box.height / 2);
+      const hover = page.locator('.monaco-hover').filter({ hasText: 'listener web of Gateway storefront/edge' }).first();
+      await hover.waitFor();
+      const text = flat(await hover.innerText());
+      if (!text.includes('attached: HTTPRoute storefront/frontend')) throw new Error(`hover lacks the route: ${text}`);
+      return text.slice(0, 110);
+    });
     ok = true;
   } catch (e) {
     log(`FAIL in step "${currentStep}": ${e.message.split('\n')[0]}`);
