@@ -600,13 +600,9 @@ _SARIF_LEVELS = {
 
 
 def _sarif(findings: list[Finding], out: TextIO) -> None:
-    from istio_lsp.checks import RULES, RULES_BY_CODE
+    from istio_lsp.checks import RULES
 
-    known = list(RULES)
-    if any(f.code not in RULES_BY_CODE for f in findings):  # `test`: failing routing test cases
-        from istio_lsp.routing.testfile import RULE as ROUTING_TEST
-
-        known.append(ROUTING_TEST)
+    known = list(RULES)  # `routing-test-failed` (of `test`) among them
     rules = [
         {
             "id": rule.code,

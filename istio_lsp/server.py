@@ -33,6 +33,7 @@ from istio_lsp.features.hover import hover
 from istio_lsp.features.inlay_hints import inlay_hints
 from istio_lsp.features.references import references
 from istio_lsp.features.rename import RenameError, prepare_rename, rename
+from istio_lsp.features.routing import TRACE_COMMAND, routing_test_findings, run_trace, test_files
 from istio_lsp.features.symbols import document_symbols, flatten, workspace_symbols
 from istio_lsp.findings import Finding
 from istio_lsp.index import FileSummary, WorkspaceIndex, skipped_summary
@@ -88,6 +89,11 @@ class IstioLanguageServer(LanguageServer):
         self.generation = 0  # of indexing runs: a run that a newer one started after gives way to it
         # files the watcher reported while an index was being built: applied to it once it is done
         self.changed_while_indexing: set[str] = set()
+        # failing routing test cases (`kind: RoutingTest` files), by file: published with the file's findings;
+        # the tests run again, off the event loop, after each analysis round
+        self.test_findings: dict[str, list[Finding]] = {}
+        self.tests_run: asyncio.Future[None] | None = None
+        self.tests_due = False
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         if isinstance(error, JsonRpcMethodNotFound):  # answered as such: the client asked for what we lack
@@ -374,6 +380,7 @@ async def _index_workspace(ls: IstioLanguageServer) -> None:
         snapshot = Snapshot(started_ns, states, {uri: f for uri, f in found.items() if f}, lines)
     gc.freeze()  # the index lives as long as the server: keep it out of every later collection
     ls.indexed.set()
+    _routing_tests_soon(ls)
     stale = set(ls.published) - set(ls.index.files)
     for uri in stale:  # files gone or excluded since the last index: clear what they showed
         _send(ls, uri, [])
@@ -538,6 +545,7 @@ def on_close(ls: IstioLanguageServer, params: types.DidCloseTextDocumentParams) 
         affected = ls.index.remove(key)
         _send(ls, key, [])
     _publish(ls, affected)
+    _routing_tests_soon(ls)
 
 
 def _schedule(ls: IstioLanguageServer, uri: str, immediate: bool = False) -> None:
@@ -596,6 +604,8 @@ async def _analyse_dirty(ls: IstioLanguageServer) -> None:
         await _publish_in_turns(ls, affected)
         if affected - {normalize(u) for u in dirty}:
             _refresh_views(ls)  # lenses and hints of other files may read what changed
+        if affected:
+            _routing_tests_soon(ls)
         if ls.report_timing:
             versions = {u: d.version for u in dirty if (d := _document(ls, u)) is not None}
             elapsed = (time.perf_counter() - started) * 1000
@@ -619,6 +629,73 @@ def _configuration_edited(ls: IstioLanguageServer, uri: str, text: str) -> bool:
         return True
     ls.index.configs.add(config)
     return False
+
+
+# ---- routing tests -------------------------------------------------------------
+
+
+def _routing_tests_soon(ls: IstioLanguageServer) -> None:
+    """Run the workspace's routing tests again (after an analysis round), one run at a time."""
+    ls.tests_due = True
+    if ls.tests_run is None or ls.tests_run.done():
+        ls.tests_run = asyncio.ensure_future(_run_routing_tests(ls))
+
+
+async def _run_routing_tests(ls: IstioLanguageServer) -> None:
+    """Every routing test file of the index, run against the index and the open documents' text; the
+    files whose failing cases changed are published again.
+
+    On the event loop, not in a thread: the checks' helpers the engine calls memoise into the index,
+    and a thread reading it while an edit updates it could leave a stale entry behind. A run takes
+    milliseconds (5-35 ms on the examples beside each corpus repository)."""
+    while ls.tests_due:
+        ls.tests_due = False
+        started = time.perf_counter()
+        try:
+            found = routing_test_findings(ls.index, _reader(ls), test_files(ls.index))
+        except Exception:
+            log.exception("running the routing tests failed")
+            continue
+        log.debug("routing tests: %d file(s) in %.1f ms", len(found), (time.perf_counter() - started) * 1000)
+        changed = {u for u in set(found) | set(ls.test_findings) if found.get(u, []) != ls.test_findings.get(u, [])}
+        ls.test_findings = {u: f for u, f in found.items() if f}
+        if changed:
+            _publish(ls, [u for u in changed if u in ls.index.files])
+
+
+def _reader(ls: IstioLanguageServer) -> Callable[[str], str | None]:
+    """What the routing engine reads: an open document's text (unsaved edits included), else the file
+    on disk when the workspace indexes it; nothing else."""
+    texts = {normalize(d.uri): d.source for d in _open_documents(ls)}
+    index = ls.index
+
+    def read(uri: str) -> str | None:
+        key = normalize(uri)
+        if key in texts:
+            return texts[key]
+        path = to_fs_path(key)
+        if not path or key not in index.files or not _in_roots(ls, Path(path)):
+            return None
+        try:
+            return read_text(Path(path), index.settings_for(key))
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return read
+
+
+def _shown(ls: IstioLanguageServer) -> Callable[[str], str]:
+    """A uri as a path relative to its workspace folder (the path itself outside them)."""
+    roots = [root.resolve() for root in ls.roots]
+
+    def shown(uri: str) -> str:
+        path = Path(to_fs_path(uri) or uri)
+        for root in roots:
+            if path.is_relative_to(root):
+                return path.relative_to(root).as_posix()
+        return path.as_posix()
+
+    return shown
 
 
 def _refresh_views(ls: IstioLanguageServer) -> None:
@@ -645,6 +722,7 @@ def on_watched_files(ls: IstioLanguageServer, params: types.DidChangeWatchedFile
     affected = _apply_file_changes(ls, [c.uri for c in params.changes])
     if ls.indexed.is_set():
         _publish(ls, affected)
+        _routing_tests_soon(ls)
 
 
 def _apply_file_changes(ls: IstioLanguageServer, uris: Iterable[str]) -> set[str]:
@@ -756,7 +834,8 @@ def _check_and_send(
     try:
         findings = check_file(ls.index, uri)
         if found is not None:
-            found[uri] = findings
+            found[uri] = findings  # without the routing tests' findings: they are not cached
+        findings = findings + ls.test_findings.get(uri, [])
         diagnostics = [to_diagnostic(f, lookup, encoding) for f in findings]
     except Exception:
         log.exception("checking %s failed", uri)
@@ -974,7 +1053,18 @@ async def on_workspace_symbol(
 @guarded(list)
 async def on_code_lens(ls: IstioLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens]:
     await _analysed(ls)
-    return code_lenses(ls.index, normalize(params.text_document.uri), range_converter(ls))
+    return code_lenses(ls.index, normalize(params.text_document.uri), range_converter(ls), _reader(ls))
+
+
+@server.command(TRACE_COMMAND)
+@guarded(lambda: None)
+async def on_trace(ls: IstioLanguageServer, *arguments: Any) -> dict[str, Any]:
+    """`istioLsp.trace {method, url, headers?, via? or from?}`: the trace of the request through the
+    workspace as it is being edited, as Markdown (`markdown`), its `status`, and the trace's JSON."""
+    await _analysed(ls)
+    argument = arguments[0] if arguments else None
+    # on the loop, as the routing tests run (the engine memoises into the index): milliseconds
+    return run_trace(ls.index, _reader(ls), argument, _shown(ls))
 
 
 @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)

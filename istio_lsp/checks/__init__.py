@@ -53,7 +53,7 @@ from istio_lsp.checks import (
     traffic_policies,
 )
 from istio_lsp.checks.base import SOURCE, Context, Finding, Fix, Related, Rule, Severity, TextEdit
-from istio_lsp.checks.files import suppressions
+from istio_lsp.checks.files import routing_test_failed, suppressions
 from istio_lsp.checks.local import DocumentContext
 from istio_lsp.index import FileSummary, WorkspaceIndex, summarize
 from istio_lsp.index.cancellation import checkpoint
@@ -105,6 +105,8 @@ RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 _REFERENCE_CODES = frozenset(rule.code for rule in _collect(references))
 # rules whose findings the core makes from what every other check found, not a check of their own
 AFTER_CHECKS = frozenset({suppressions.RULE.code})
+# rules whose findings the front ends make by running routing test files (`istio-lsp test`, the editor)
+FROM_ROUTING_TESTS = frozenset({routing_test_failed.RULE.code})
 # istioctl's codes → the rules that correspond to them (suppressions may name either)
 ISTIO_ALIASES: dict[str, set[str]] = {}
 for _rule in RULES:
@@ -270,6 +272,7 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 
 __all__ = [
     "AFTER_CHECKS",
+    "FROM_ROUTING_TESTS",
     "RULES",
     "RULES_BY_CODE",
     "SOURCE",

@@ -1,18 +1,29 @@
-"""Code lenses: what a subset matches and who uses it; how a weighted route splits traffic."""
+"""Code lenses: what a subset matches and who uses it; how a weighted route splits traffic; what each
+HTTP route matches, and a "Trace a request…" lens on each VirtualService (the `istioLsp.trace` command)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types
 
+from istio_lsp.checks.routes._shared import StringCond, http_match
 from istio_lsp.features.locate import Convert
 from istio_lsp.features.references import subset_usages
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import services_for_rule, subset_workloads
+from istio_lsp.model.hosts import gateway_key
 from istio_lsp.model.resources import Destination, DestinationRule, RouteRule, Subset, VirtualService
-from istio_lsp.syntax import Span
+from istio_lsp.routing.engine import Reader, http_route_nodes
+from istio_lsp.syntax import MappingNode, Span
+from istio_lsp.syntax.nodes import get, items
+
+TRACE_COMMAND = "istioLsp.trace"
+TRACE_TITLE = "Trace a request…"
 
 
-def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert) -> list[types.CodeLens]:
+def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert, read: Reader | None = None) -> list[types.CodeLens]:
+    """The file's lenses; `read` (uri → text) lets VirtualServices show what each HTTP route matches."""
     summary = index.files.get(uri)
     if summary is None:
         return []
@@ -22,6 +33,15 @@ def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert) -> list[types
             for subset in r.subsets:
                 lenses.append(_lens(convert(uri, _first_line(subset.span)), subset_summary(index, r, subset)))
         elif isinstance(r, VirtualService):
+            argument = trace_argument(r)
+            if argument is not None:
+                command = types.Command(title=TRACE_TITLE, command=TRACE_COMMAND, arguments=[argument])
+                lenses.append(types.CodeLens(range=convert(uri, _first_line(r.span)), command=command))
+            http = [rule for rule in r.route_rules if rule.protocol == "http"]
+            nodes = http_route_nodes(read, r) if read is not None and http else []
+            if len(nodes) == len(http):
+                for rule, node in zip(http, nodes, strict=True):
+                    lenses.append(_lens(convert(uri, _first_line(rule.span)), route_title(r, node)))
             for rule in r.route_rules:
                 text = split_text(route_destinations(r, rule))
                 if text and rule.route_span is not None:
@@ -96,3 +116,85 @@ def split_text(destinations: list[Destination]) -> str | None:
 def percent(share: float) -> str:
     text = f"{share:.1f}".rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+# ---- what a route matches, and the request a VirtualService's trace starts from ----------------------
+
+
+def route_title(vs: VirtualService, route: MappingNode) -> str:
+    """`GET /api/* · 2 hosts`: the route's match conditions (entries ORed, shown ` | `), and the hosts."""
+    matches = items(get(route, "match"))
+    shown = " | ".join(dict.fromkeys(match_text(m) for m in matches)) if matches else "every request"
+    hosts = [h.value for h in vs.hosts]
+    if len(hosts) == 1:
+        return f"{shown} · {hosts[0]}"
+    return f"{shown} · {_plural(len(hosts), 'host')}" if hosts else f"{shown} · delegate"
+
+
+def match_text(node: Any) -> str:
+    """One `match[]` entry, short: `GET /api/*`, `/exact`, `~^/v[0-9]+`, `x-canary: true`, …"""
+    if not isinstance(node, MappingNode):
+        return "?"
+    m = http_match(node)
+    parts: list[str] = []
+    method = m.strings.get("method")
+    if method is not None:
+        parts.append(_cond(method, "method"))
+    authority = m.strings.get("authority")
+    if authority is not None:
+        parts.append(_cond(authority, "authority"))
+    uri = m.strings.get("uri")
+    if uri is not None:
+        parts.append(_cond(uri, "uri") + (" (any case)" if m.ignore_case else ""))
+    scheme = m.strings.get("scheme")
+    if scheme is not None:
+        parts.append(_cond(scheme, "scheme"))
+    parts += [f"{k}{_value(c)}" for k, c in m.headers.items()]
+    parts += [f"no {k}{_value(c)}" for k, c in m.without.items()]
+    parts += [f"?{k}{_value(c, '=')}" for k, c in m.query.items()]
+    if m.port is not None:
+        parts.append(f"port {m.port.strip(chr(39))}")
+    if m.source_namespace is not None:
+        parts.append(f"from {m.source_namespace}")
+    if m.source_labels:
+        parts.append("from " + ",".join(f"{k}={v}" for k, v in m.source_labels.items()))
+    if m.gateways is not None:
+        parts.append("via " + ", ".join(sorted(m.gateways)))
+    parts += sorted(m.other)
+    return " ".join(parts) or "every request"
+
+
+def _cond(cond: StringCond, name: str) -> str:
+    if cond.kind == "exact":
+        return cond.value
+    if cond.kind == "prefix":  # a prefix of the text: `/api` takes `/apis` too
+        return f"{cond.value}*"
+    if cond.kind == "regex":
+        return f"~{cond.value}"
+    return f"{name} {cond.describe()}"
+
+
+def _value(cond: StringCond, sep: str = ": ") -> str:
+    if cond.kind == "present":
+        return ""
+    return f"{sep}{_cond(cond, '')}".rstrip() if cond.kind in ("exact", "prefix", "regex") else f" {cond.describe()}"
+
+
+def trace_argument(vs: VirtualService) -> dict[str, Any] | None:
+    """The `istioLsp.trace` argument a VirtualService's lens starts from: GET / on its first host, through
+    its first Gateway (or from its namespace, for `mesh`). None without hosts (a delegate)."""
+    if not vs.hosts:
+        return None
+    host = vs.hosts[0].value.strip()
+    if host == "*":
+        host = "example.com"
+    elif host.startswith("*."):
+        host = "www" + host[1:]
+    argument: dict[str, Any] = {"method": "GET", "url": f"http://{host}/", "headers": {}}
+    gateways = [g.value for g in vs.gateways[: vs.spec_gateway_count] if g.value.strip() != "mesh"]
+    if gateways:
+        namespace, name = gateway_key(gateways[0], vs.namespace)
+        argument["via"] = f"{namespace}/{name}"
+    else:
+        argument["from"] = vs.namespace
+    return argument

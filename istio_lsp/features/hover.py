@@ -20,6 +20,7 @@ from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import resolve_host, selected_workloads, services_for_rule, subset_workloads
 from istio_lsp.model.hosts import gateway_key, host_candidates
 from istio_lsp.model.resources import Service, VirtualService
+from istio_lsp.routing.engine import follow_destination
 from istio_lsp.syntax import Span, utf16_len
 from istio_lsp.syntax.spans import utf16_to_index
 
@@ -115,7 +116,9 @@ def _reference_markdown(
     key = cursor.key
     parent = path[-1] if path else None
     if key == "host" and parent in _DESTINATION_PARENTS and kind == "VirtualService":
-        return _destination_host(index, _resource_at(index, uri, line, namespace), token)
+        vs = _resource_at(index, uri, line, namespace)
+        path = _destination_path(vs, line, token, index)
+        return _destination_host(index, vs, token) + (f"\n\n{path}" if path else "")
     if key == "host" and kind == "DestinationRule" and path == ["spec"]:
         return _rule_host(index, namespace, token)
     if key == "subset" and parent in _DESTINATION_PARENTS:
@@ -154,6 +157,30 @@ def _destination_host(index: WorkspaceIndex, vs: VirtualService, host: str) -> s
     if len(lines) == 2:
         lines.append("Nothing in the workspace provides this host.")
     return "\n".join(lines)
+
+
+def _destination_path(vs: VirtualService, line: int, host: str, index: WorkspaceIndex) -> str | None:
+    """`→ DestinationRule x subset y (labels) → pods: Deployment a (2 replicas)`: where a route's
+    destination leads, as the routing engine follows it (or why it answers 503)."""
+    found = [d for d in vs.destinations if d.host.span.start_line == line and d.host.value == host]
+    if not found:
+        return None
+    dest = found[0]
+    _, steps = follow_destination(index, vs, host, dest.subset.value if dest.subset else None, dest.port)
+    parts: list[str] = []
+    pods: list[str] = []
+    for step in steps:
+        if step.kind == "rule":
+            parts.append(step.text)
+        elif step.kind == "pods":
+            pods.append(step.text)
+        elif step.kind in ("503", "unknown"):
+            parts.append(("**503**: " if step.kind == "503" else "") + step.text)
+    if pods:
+        parts.append("pods: " + ", ".join(pods))
+    if not parts:
+        return None
+    return "**Path** → " + " → ".join(parts)
 
 
 def _service_line(index: WorkspaceIndex, service: Service) -> str:

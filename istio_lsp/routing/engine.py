@@ -941,6 +941,25 @@ def trace(index: WorkspaceIndex, read: Reader, request: Request, source: Source)
     return Tracer(index, read, request, source).run()
 
 
+def http_route_nodes(read: Reader, vs: VirtualService) -> list[MappingNode]:
+    """The `spec.http[]` routes of a VirtualService as the trace reads them (through `read`)."""
+    found = _Documents(read).node(vs)
+    if found is None:
+        return []
+    return [r for r in items(get(get(found[1], "spec"), "http")) if isinstance(r, MappingNode)]
+
+
+def follow_destination(
+    index: WorkspaceIndex, vs: VirtualService, host: str, subset: str | None, port: int | None
+) -> tuple[Target, list[Step]]:
+    """What a route's destination leads to, as the trace follows it: the host's Service, the
+    DestinationRule and subset, and the pods (or why it answers 503), seen from the VirtualService's
+    namespace. The same steps as a trace's `destination`, without a request (for hover)."""
+    tracer = Tracer(index, lambda _uri: None, Request(host=host), Source("mesh", vs.namespace))
+    target = tracer._target(vs, host, subset, port, Fraction(1), None)
+    return target, tracer.trace.steps[1:]  # without the `destination` line itself
+
+
 # ---- small readers -------------------------------------------------------------------------------
 
 

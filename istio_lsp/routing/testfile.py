@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from istio_lsp.checks.admission.common import parse_duration
-from istio_lsp.checks.base import Rule
+from istio_lsp.checks.files.routing_test_failed import RULE
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.index.config import yaml_value
 from istio_lsp.index.workspace import WorkspaceIndex
@@ -24,22 +24,7 @@ from istio_lsp.routing_test_model import API_VERSION, KIND, CaseModel, ExpectMod
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument, parse_document, split_documents
 from istio_lsp.syntax.nodes import get, scalar
 
-CODE = "routing-test-failed"
-DOC = """\
-A case of a routing test file (`kind: RoutingTest`) whose request does not get the outcome the case
-expects: `istio-lsp test` traced it through the configuration and an `expect` key does not hold (or an
-`expectNot` key does).
-
-## Why it matters
-
-The test states what the routing is meant to do; the configuration now does something else.
-
-## Fixes
-
-Correct the routing, or the case when the routing is right. `istio-lsp trace` with the case's request
-shows every step of the decision. The format is described in docs/routing.md.
-"""
-RULE = Rule(code=CODE, severity=Severity.ERROR, summary="a routing test case fails", doc=DOC)
+CODE = RULE.code
 
 _MAX_VALUE_NODES = 100_000  # a test file holds many cases, but aliases must not make it endless
 
@@ -69,6 +54,11 @@ class Problem:
 def is_test_text(text: str) -> bool:
     """Whether a file may hold routing tests (a cheap look before parsing)."""
     return KIND in text and "istio-lsp.dev" in text
+
+
+def test_files(index: WorkspaceIndex) -> list[str]:
+    """The files of the index that hold routing tests (their documents are indexed, and give no findings)."""
+    return sorted(uri for uri, summary in index.files.items() if any(r.kind == KIND for r in summary.resources))
 
 
 def read_tests(uri: str, text: str) -> tuple[list[RoutingCase], list[Problem]]:

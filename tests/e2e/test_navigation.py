@@ -339,7 +339,10 @@ async def test_outline_and_workspace_symbols(client: LanguageClient, mesh: Path)
 async def test_code_lenses_and_inlay_hints(client: LanguageClient, mesh: Path) -> None:
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(doc(mesh, "shop/virtualservice.yaml")))
     assert [(lens.range.start.line, lens.command.title) for lens in lenses or [] if lens.command] == [
-        (20, "stable 90% · canary 10%")
+        (0, "Trace a request…"),
+        (12, "x-canary: 1 · cart"),
+        (20, "every request · cart"),
+        (20, "stable 90% · canary 10%"),
     ]
     lenses = await client.text_document_code_lens_async(types.CodeLensParams(doc(mesh, "shop/destinationrule.yaml")))
     assert [lens.command.title for lens in lenses or [] if lens.command] == [
