@@ -21,6 +21,14 @@ import { ImportStrategy, Route, ServerRoute, resolveRoute } from './route';
 import { listRules, ruleDocFile } from './rules';
 import { effectiveSettings, stringList } from './settings';
 import {
+  TRACE_COMMAND,
+  TraceArgument,
+  asTraceArgument,
+  formatTraceArgument,
+  parseTraceArgument,
+  traceMarkdown,
+} from './trace';
+import {
   ServerStatus,
   StatusView,
   countSeverities,
@@ -59,6 +67,8 @@ class IstioLspExtension implements vscode.Disposable {
   private countTimer: NodeJS.Timeout | undefined;
   private pythonExtensionPresent: boolean;
   private lastSentSettings = '';
+  private lastTrace: TraceArgument | undefined; // followed as the files change, while its view is open
+  private traceRefresh: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Istio LSP');
@@ -76,6 +86,9 @@ class IstioLspExtension implements vscode.Disposable {
     register('istioLsp.showOutput', () => this.output.show(true));
     register('istioLsp.openRuleDocumentation', () => this.openRuleDocumentation());
     register('istioLsp.statusClicked', () => this.statusClicked());
+    register('istioLsp.traceRequest', () => this.traceRequest());
+    // the server publishes diagnostics after each analysis: the moment to trace the last request again
+    this.disposables.push(vscode.languages.onDidChangeDiagnostics(() => this.traceSoon()));
 
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -218,6 +231,21 @@ class IstioLspExtension implements vscode.Disposable {
       synchronize: { configurationSection: SECTION },
       errorHandler: this.errorHandler(),
       middleware: {
+        // The server's istioLsp.trace (also behind the "Trace a request…" code lens) returns Markdown:
+        // ask for the request (prefilled with the lens's), then show the answer beside the editor.
+        executeCommand: async (command, args, next) => {
+          if (command !== TRACE_COMMAND) {
+            return next(command, args);
+          }
+          const argument = await this.askTrace(asTraceArgument(args[0]));
+          if (argument === undefined) {
+            return undefined;
+          }
+          const result = await next(command, [argument]);
+          this.lastTrace = argument;
+          await this.showTrace(traceMarkdown(result), true);
+          return result;
+        },
         workspace: {
           // The server pulls `istioLsp`; answer with the effective settings (overlap rules merged in).
           configuration: async (params, token, next) => {
@@ -477,6 +505,68 @@ class IstioLspExtension implements vscode.Disposable {
       await vscode.commands.executeCommand('markdown.showPreview', uri);
     } catch {
       await vscode.window.showTextDocument(uri, { preview: true });
+    }
+  }
+
+  private async traceRequest(): Promise<void> {
+    try {
+      await vscode.commands.executeCommand(TRACE_COMMAND, this.lastTrace ?? {});
+    } catch (error) {
+      void vscode.window.showWarningMessage(`Istio LSP: cannot trace: the server is not running (${String(error)}).`);
+    }
+  }
+
+  private async askTrace(initial: TraceArgument | undefined): Promise<TraceArgument | undefined> {
+    const typed = await vscode.window.showInputBox({
+      title: 'Istio: Trace a Request',
+      prompt: 'METHOD URL via NAMESPACE/GATEWAY (or from NAMESPACE/WORKLOAD); then "; name: value" for each header',
+      value: initial ? formatTraceArgument(initial) : 'GET http://HOST/ from NAMESPACE/WORKLOAD',
+      ignoreFocusOut: true,
+      validateInput: (text) => {
+        const parsed = parseTraceArgument(text);
+        return typeof parsed === 'string' ? parsed : undefined;
+      },
+    });
+    const parsed = typed === undefined ? undefined : parseTraceArgument(typed);
+    return typeof parsed === 'string' ? undefined : parsed;
+  }
+
+  // The trace is written to a Markdown file of the extension's storage and previewed beside the editor;
+  // rewriting the file (after an edit) updates the open preview.
+  private traceFile(): vscode.Uri {
+    return vscode.Uri.joinPath(this.context.globalStorageUri, 'Istio trace.md');
+  }
+
+  private async showTrace(markdown: string, reveal: boolean): Promise<void> {
+    const file = this.traceFile();
+    await vscode.workspace.fs.createDirectory(this.context.globalStorageUri);
+    await vscode.workspace.fs.writeFile(file, Buffer.from(markdown, 'utf8'));
+    if (reveal) {
+      await vscode.commands.executeCommand('markdown.showPreviewToSide', file);
+    }
+  }
+
+  private traceSoon(): void {
+    if (this.lastTrace === undefined || this.client === undefined) {
+      return;
+    }
+    if (this.traceRefresh !== undefined) {
+      clearTimeout(this.traceRefresh);
+    }
+    this.traceRefresh = setTimeout(() => void this.retrace(), 400);
+  }
+
+  private async retrace(): Promise<void> {
+    const client = this.client;
+    const argument = this.lastTrace;
+    if (client === undefined || argument === undefined || client.state !== State.Running) {
+      return;
+    }
+    try {
+      const result = await client.sendRequest('workspace/executeCommand', { command: TRACE_COMMAND, arguments: [argument] });
+      await this.showTrace(traceMarkdown(result), false);
+    } catch {
+      // the server restarts or stops: the next diagnostics bring another chance
     }
   }
 

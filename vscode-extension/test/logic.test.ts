@@ -6,6 +6,7 @@ import { NEVER_DROPPED, SCHEMA_CODES, asOverlapMode, overlapDisabledRules, schem
 import { listRules, ruleDocFile } from '../src/rules';
 import { effectiveSettings } from '../src/settings';
 import { countSeverities, failedView, findingsView, parseStatus, statusView } from '../src/status';
+import { asTraceArgument, formatTraceArgument, parseTraceArgument, traceMarkdown } from '../src/trace';
 import { EXTENSION_ROOT, REPO_ROOT } from './helpers';
 
 const installed = { installed: true, validate: undefined, schemas: {} };
@@ -142,5 +143,32 @@ describe('rule documentation', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(EXTENSION_ROOT, 'package.json'), 'utf8'));
     const listed = pkg.contributes.configuration.properties['istioLsp.disabledRules'].items.enum;
     assert.deepEqual(listed, listRules(docs).map((r) => r.code), 'run `npm run sync-rules`');
+  });
+});
+
+describe('trace requests', () => {
+  it('round-trips a request through the input line', () => {
+    const arg = { method: 'GET', url: 'http://shop.example.com/api', via: 'istio-system/public', headers: { 'x-canary': 'true' } };
+    const line = formatTraceArgument(arg);
+    assert.equal(line, 'GET http://shop.example.com/api via istio-system/public; x-canary: true');
+    assert.deepEqual(parseTraceArgument(line), arg);
+  });
+  it('reads a mesh source and lower-case methods', () => {
+    assert.deepEqual(parseTraceArgument('post http://reviews:9080/ from bookstore/productpage'), {
+      method: 'POST',
+      url: 'http://reviews:9080/',
+      from: 'bookstore/productpage',
+    });
+  });
+  it('says what is wrong with a line it cannot read', () => {
+    assert.match(String(parseTraceArgument('GET http://x/')), /METHOD URL via/);
+    assert.match(String(parseTraceArgument('GET shop.example.com via a/b')), /scheme/);
+    assert.match(String(parseTraceArgument('GET http://x/ via a/b; nocolon')), /name: value/);
+  });
+  it('takes a lens argument and shows the server answer', () => {
+    assert.deepEqual(asTraceArgument({ url: 'http://a/', via: 'ns/gw' }), { method: 'GET', url: 'http://a/', headers: undefined, via: 'ns/gw', from: undefined });
+    assert.equal(asTraceArgument('nope'), undefined);
+    assert.equal(traceMarkdown({ markdown: '### ✓ routed' }), '### ✓ routed');
+    assert.match(traceMarkdown(undefined), /Cannot trace/);
   });
 });

@@ -499,6 +499,26 @@ function dumpLogs() {
       if (!text.includes('attached: HTTPRoute storefront/frontend')) throw new Error(`hover lacks the route: ${text}`);
       return text.slice(0, 110);
     });
+
+    await step('l. "Trace a request…" code lens: prefilled request, trace shown beside the editor', async () => {
+      await page.keyboard.press('Escape');
+      await page.locator('.tabs-container .tab').filter({ hasText: exactly('routes.yaml') }).first().click();
+      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+Home');
+      const lens = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Trace a request' }).first();
+      await lens.waitFor();
+      await lens.click();
+      const input = page.locator('.quick-input-widget input').first();
+      await input.waitFor();
+      const prefilled = await input.inputValue();
+      const expected = 'GET http://hello.example.com/ via hello-world-app/hello-gateway';
+      if (prefilled !== expected) throw new Error(`the request is prefilled as "${prefilled}", not "${expected}"`);
+      await page.keyboard.press('Enter');
+      await page.locator('.tab', { hasText: 'Istio trace.md' }).first().waitFor();
+      const text = await webviewWith('GET http://hello.example.com/');
+      if (!text.includes('ROUTED')) throw new Error(`the trace is not the routed one: ${text.slice(0, 300)}`);
+      return `prefilled "${prefilled}"; preview: ${text.replace(/\s+/g, ' ').slice(0, 100)}`;
+    });
     ok = true;
   } catch (e) {
     log(`FAIL in step "${currentStep}": ${e.message.split('\n')[0]}`);
