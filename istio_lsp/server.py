@@ -90,7 +90,7 @@ class IstioLanguageServer(LanguageServer):
         # files the watcher reported while an index was being built: applied to it once it is done
         self.changed_while_indexing: set[str] = set()
         # failing routing test cases (`kind: RoutingTest` files), by file: published with the file's findings;
-        # the tests run again, off the event loop, after each analysis round
+        # the tests run again after each analysis round
         self.test_findings: dict[str, list[Finding]] = {}
         self.tests_run: asyncio.Future[None] | None = None
         self.tests_due = False
