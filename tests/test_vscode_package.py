@@ -127,6 +127,15 @@ def cli_findings(workspace: Path) -> list[dict[str, Any]]:
     return findings
 
 
+@pytest.fixture(scope="module")
+def cli_test_findings(workspace: Path) -> list[dict[str, Any]]:
+    """What `istio-lsp test` reports of the routing test files among the examples: the editor runs them too."""
+    result = _run([sys.executable, "-m", "istio_lsp", "test", "--format", "json", str(workspace)], ROOT)
+    assert result.returncode in (0, 1), result.stderr
+    findings: list[dict[str, Any]] = json.loads(result.stdout)["diagnostics"]
+    return findings
+
+
 def _route(extension: Path, clean_copy: Path, python: Path, tmp_path: Path) -> list[str]:
     """The command the extension starts the server with, decided by its own src/route.ts: no settings, no
     Python extension, `python3` on PATH is `python`."""
@@ -186,6 +195,7 @@ def test_the_bundled_server_finds_what_the_cli_finds(
     clean_copy: Path,
     workspace: Path,
     cli_findings: list[dict[str, Any]],
+    cli_test_findings: list[dict[str, Any]],
     tmp_path: Path,
 ) -> None:
     python = _pyenv_python(version)
@@ -210,9 +220,10 @@ def test_the_bundled_server_finds_what_the_cli_finds(
     findings, stderr = _check_json(command, workspace)
     assert findings == cli_findings
     assert "google-re2" not in stderr
-    # and as the language server the extension talks to: the same diagnostics, no warning
+    # and as the language server the extension talks to: the same diagnostics (those of `check` and, as the
+    # editor also runs the routing test files, of `istio-lsp test`), no warning
     messages = _lsp_session(command, workspace)
-    assert _published(messages) == _as_published(cli_findings)
+    assert _published(messages) == _as_published(cli_findings + cli_test_findings)
     assert not [m for m in messages if m.get("method") == "window/logMessage" and m["params"]["type"] <= 2]
     statuses = [m["params"] for m in messages if m.get("method") == "istioLsp/status"]
     assert "notice" not in statuses[-1]
