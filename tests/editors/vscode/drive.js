@@ -519,6 +519,19 @@ function dumpLogs() {
       if (!text.includes('ROUTED')) throw new Error(`the trace is not the routed one: ${text.slice(0, 300)}`);
       return `prefilled "${prefilled}"; preview: ${text.replace(/\s+/g, ' ').slice(0, 100)}`;
     });
+
+    await step('m. the trace follows the files: a host renamed on disk turns it into a 404', async () => {
+      const routes = path.join(ws, 'hello-world', 'routes.yaml');
+      const before = fs.readFileSync(routes, 'utf8');
+      if (!before.includes('  - hello.example.com\n')) throw new Error('routes.yaml lists no hello.example.com host');
+      fs.writeFileSync(routes, before.replace('  - hello.example.com\n', '  - hello2.example.com\n'));
+      try {
+        const text = await webviewWith('GET http://hello.example.com/ → 404');
+        return text.replace(/\s+/g, ' ').slice(0, 100);
+      } finally {
+        fs.writeFileSync(routes, before);
+      }
+    });
     ok = true;
   } catch (e) {
     log(`FAIL in step "${currentStep}": ${e.message.split('\n')[0]}`);
