@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, related_to, replace_fixes
+from istio_lsp.checks.base import Context, Finding, Rule, Severity, related_to, replace_fixes
 from istio_lsp.checks.gateway_api._attach import is_service_parent, parent_namespace, routes_of
-from istio_lsp.checks.references._evidence import how_sure, same_name_elsewhere
-from istio_lsp.findings import Fix, TextEdit
+from istio_lsp.checks.gateway_api._backends import missing_service, service_ports, set_port_fixes
 from istio_lsp.index import FileSummary
-from istio_lsp.index.resolve import HostResolution, nearest
-from istio_lsp.model.hosts import ANY_NAMESPACE, glob_match, namespaces_match, service_fqdn
+from istio_lsp.index.resolve import nearest
+from istio_lsp.model.hosts import glob_match, service_fqdn
 from istio_lsp.model.placeholders import is_placeholder
-from istio_lsp.model.resources import GatewayParentRef, KubernetesRoute, Service
+from istio_lsp.model.resources import GatewayParentRef, KubernetesRoute
 
 DOC = """\
 A mesh route (GAMMA: a route whose parentRef is a Service, `group: ""`, `kind: Service`)
@@ -75,51 +74,29 @@ def _check(ctx: Context, route: KubernetesRoute, parent: GatewayParentRef) -> It
         return
     services = nearest(ctx.index, ctx.index.services_for([fqdn]), route)
     if services:
-        ports = [p.port for s in services for p in s.ports]
-        if parent.port is None or parent.port_span is None or not ports or None in ports or parent.port in ports:
+        ports = service_ports(services)
+        if parent.port is None or parent.port_span is None or ports is None or parent.port in ports:
             return
-        distinct = sorted({p for p in ports if p is not None})
-        fixes = []
-        if len(distinct) == 1:
-            fixes = [
-                Fix(
-                    f"Set the port to {distinct[0]}",
-                    (TextEdit(route.uri, parent.port_span, str(distinct[0])),),
-                    preferred=True,
-                )
-            ]
         message = (
-            f"{services[0].display} has no port {parent.port} (its ports: {', '.join(map(str, distinct))}): "
+            f"{services[0].display} has no port {parent.port} (its ports: {', '.join(map(str, ports))}): "
             f"no traffic matches this mesh route, which changes nothing."
         )
-        yield ctx.finding(
-            RULE, route, parent.port_span, message, related=[related_to(services[0], "the parent Service")], fixes=fixes
-        )
+        related = [related_to(services[0], "the parent Service")]
+        fixes = set_port_fixes(route.uri, parent.port_span, ports)
+        yield ctx.finding(RULE, route, parent.port_span, message, related=related, fixes=fixes)
         return
-    res = HostResolution(name, [fqdn], [route.namespace])
-    same_ns = sorted(
-        {
-            s.name
-            for s in ctx.index.of_kind(namespace, "Service")
-            if isinstance(s, Service) and namespaces_match(s.namespace, namespace)
-        }
-    )
-    suggestions = close_matches(name, same_ns)
-    severity, why = how_sure(
-        ctx, res, namespace, suggestions, same_name_elsewhere(ctx, name, namespace), referrer=route.kind
-    )
-    shown = name if namespace == ANY_NAMESPACE else f"{namespace}/{name}"
+    missing = missing_service(ctx, route, name, namespace)
     message = (
-        f"No Service `{shown}` in the workspace: Istio sets this mesh {route.kind}'s Accepted condition to False "
-        f"(parent service not found) and the route applies to no traffic.{why}"
+        f"No Service `{missing.shown}` in the workspace: Istio sets this mesh {route.kind}'s Accepted condition to "
+        f"False (parent service not found) and the route applies to no traffic.{missing.why}"
     )
     yield ctx.finding(
         RULE,
         route,
         parent.name.span,
         message,
-        severity=severity,
-        fixes=list(replace_fixes(route.uri, parent.name, suggestions)),
+        severity=missing.severity,
+        fixes=list(replace_fixes(route.uri, parent.name, missing.suggestions)),
     )
 
 

@@ -7,12 +7,17 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, related_to, replace_fixes
 from istio_lsp.checks.gateway_api._attach import routes_of
-from istio_lsp.checks.gateway_api._backends import backends, group_kind, target_namespace
-from istio_lsp.checks.references._evidence import how_sure, same_name_elsewhere
-from istio_lsp.findings import Fix, TextEdit
+from istio_lsp.checks.gateway_api._backends import (
+    backends,
+    group_kind,
+    missing_service,
+    service_ports,
+    set_port_fixes,
+    target_namespace,
+)
 from istio_lsp.index import FileSummary
-from istio_lsp.index.resolve import HostResolution, nearest
-from istio_lsp.model.hosts import ANY_NAMESPACE, glob_match, host_candidates, namespaces_match, service_fqdn
+from istio_lsp.index.resolve import nearest
+from istio_lsp.model.hosts import ANY_NAMESPACE, glob_match, host_candidates, service_fqdn
 from istio_lsp.model.placeholders import is_placeholder
 from istio_lsp.model.resources import GatewayBackendRef, KubernetesRoute, Service
 
@@ -105,51 +110,30 @@ def _service(ctx: Context, route: KubernetesRoute, ref: GatewayBackendRef) -> It
         return
     if ctx.index.service_entries_for([fqdn]):
         return  # a ServiceEntry registers the name (Istio resolves the Service's host)
-    res = HostResolution(name, [fqdn], [route.namespace])
-    same_ns = [
-        s.name
-        for s in ctx.index.of_kind(namespace, "Service")
-        if isinstance(s, Service) and namespaces_match(s.namespace, namespace)
-    ]
-    suggestions = close_matches(name, sorted(set(same_ns)))
-    elsewhere = same_name_elsewhere(ctx, name, namespace)
-    severity, why = how_sure(ctx, res, namespace, suggestions, elsewhere, referrer=route.kind)
-    shown = name if namespace == ANY_NAMESPACE else f"{namespace}/{name}"
+    missing = missing_service(ctx, route, name, namespace)
     message = (
-        f"No Service `{shown}` in the workspace: Istio sets the {route.kind}'s ResolvedRefs condition to False "
-        f"(BackendNotFound) and answers this backend's share of requests with 500.{why}"
+        f"No Service `{missing.shown}` in the workspace: Istio sets the {route.kind}'s ResolvedRefs condition to "
+        f"False (BackendNotFound) and answers this backend's share of requests with 500.{missing.why}"
     )
     yield ctx.finding(
         RULE,
         route,
         ref.name.span,
         message,
-        severity=severity,
-        fixes=list(replace_fixes(route.uri, ref.name, suggestions)),
+        severity=missing.severity,
+        fixes=list(replace_fixes(route.uri, ref.name, missing.suggestions)),
     )
 
 
 def _port(ctx: Context, route: KubernetesRoute, ref: GatewayBackendRef, services: list[Service]) -> Iterator[Finding]:
-    if ref.port is None or ref.port_span is None:
-        return
-    ports = [p.port for s in services for p in s.ports]
-    if not ports or any(p is None for p in ports) or ref.port in ports:
+    ports = service_ports(services)
+    if ref.port is None or ref.port_span is None or ports is None or ref.port in ports:
         return
     service = services[0]
-    listed = ", ".join(str(p) for p in sorted({p for p in ports if p is not None}))
-    fixes: list[Fix] = []
-    distinct = sorted({p for p in ports if p is not None})
-    if len(distinct) == 1:
-        fixes = [
-            Fix(
-                f"Set the port to {distinct[0]}",
-                (TextEdit(route.uri, ref.port_span, str(distinct[0])),),
-                preferred=True,
-            )
-        ]
     message = (
-        f"{service.display} has no port {ref.port} (its ports: {listed}): Envoy has no endpoints for this backend "
-        f"and its share of requests fails. backendRef `port` is the Service's port, not the container's."
+        f"{service.display} has no port {ref.port} (its ports: {', '.join(map(str, ports))}): Envoy has no "
+        f"endpoints for this backend and its share of requests fails. backendRef `port` is the Service's port, "
+        f"not the container's."
     )
     yield ctx.finding(
         RULE,
@@ -158,7 +142,7 @@ def _port(ctx: Context, route: KubernetesRoute, ref: GatewayBackendRef, services
         message,
         severity=Severity.WARNING,
         related=[related_to(service, "the Service")],
-        fixes=fixes,
+        fixes=set_port_fixes(route.uri, ref.port_span, ports),
     )
 
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, replace_fixes
 from istio_lsp.checks.gateway_api._attach import attachment, routes_of
-from istio_lsp.findings import Fix, TextEdit
+from istio_lsp.checks.gateway_api._backends import set_port_fixes
+from istio_lsp.findings import Fix
 from istio_lsp.index import FileSummary
 from istio_lsp.model.resources import GatewayListener, GatewayParentRef, KubernetesRoute
 
@@ -81,14 +82,8 @@ def _finding(
         candidates = named or listeners
         what = f"no listener {'`' + section.value + '` ' if section is not None else ''}on port {parent.port}"
         ports = sorted({listener.port for listener in candidates if listener.port is not None})
-        if len(ports) == 1 and parent.port_span is not None:
-            fixes = [
-                Fix(
-                    f"Set the port to {ports[0]}",
-                    (TextEdit(route.uri, parent.port_span, str(ports[0])),),
-                    preferred=True,
-                )
-            ]
+        if parent.port_span is not None:
+            fixes = set_port_fixes(route.uri, parent.port_span, ports)
     listed = ", ".join(f"`{listener.name}` ({listener.protocol} {listener.port})" for listener in listeners[:6])
     message = (
         f"{owner} has {what} (its listeners: {listed}): Istio sets the {route.kind}'s Accepted condition to "
