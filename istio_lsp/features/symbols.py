@@ -86,34 +86,21 @@ def _resource_symbol(r: Resource, uri: str, convert: Convert) -> types.DocumentS
             )
     elif isinstance(r, Gateway):
         for number, server in enumerate(r.servers):
-            if server.span is None:
-                continue
-            port = " ".join(str(p) for p in (server.protocol, server.port) if p is not None)
-            name = server.name or f"servers[{number}]"
-            children.append(
-                types.DocumentSymbol(
-                    name=f"{name} ({port})" if port else name,
-                    kind=types.SymbolKind.Property,
-                    range=convert(uri, server.span),
-                    selection_range=convert(uri, server.span),
-                    detail=", ".join(server.hosts) or None,
+            if server.span is not None:
+                name = server.name or f"servers[{number}]"
+                detail = ", ".join(server.hosts) or None
+                children.append(
+                    _port_symbol(name, server.protocol, server.port, convert(uri, server.span), None, detail)
                 )
-            )
     elif isinstance(r, (KubernetesGateway, ListenerSet)):
         for number, listener in enumerate(r.listeners):
-            if listener.span is None:
-                continue
-            port = " ".join(str(p) for p in (listener.protocol, listener.port) if p is not None)
-            name = listener.name or f"listeners[{number}]"
-            children.append(
-                types.DocumentSymbol(
-                    name=f"{name} ({port})" if port else name,
-                    kind=types.SymbolKind.Property,
-                    range=convert(uri, listener.span),
-                    selection_range=convert(uri, listener.name_span or listener.span),
-                    detail=listener.hostname.value if listener.hostname is not None else None,
+            if listener.span is not None:
+                name = listener.name or f"listeners[{number}]"
+                selection = convert(uri, listener.name_span) if listener.name_span is not None else None
+                detail = listener.hostname.value if listener.hostname is not None else None
+                children.append(
+                    _port_symbol(name, listener.protocol, listener.port, convert(uri, listener.span), selection, detail)
                 )
-            )
     elif isinstance(r, KubernetesRoute):
         for route_rule in r.rules:
             backends = [
@@ -237,3 +224,22 @@ def _rank(query: str, r: Resource) -> int | None:
     if all(ch in rest for ch in query):
         return 2
     return None
+
+
+def _port_symbol(
+    name: str,
+    protocol: str | None,
+    port: int | None,
+    whole: types.Range,
+    selection: types.Range | None,
+    detail: str | None,
+) -> types.DocumentSymbol:
+    """A Gateway server or a Gateway API listener: `name (PROTOCOL port)`, what it serves as the detail."""
+    shown = " ".join(str(p) for p in (protocol, port) if p is not None)
+    return types.DocumentSymbol(
+        name=f"{name} ({shown})" if shown else name,
+        kind=types.SymbolKind.Property,
+        range=whole,
+        selection_range=selection or whole,
+        detail=detail,
+    )
