@@ -176,7 +176,10 @@ class RouteModel(_Model):
     virtual_service: StrictStr | None = Field(
         None, description="The VirtualService of the matched route: `namespace/name` or `name`."
     )
-    name: StrictStr | None = Field(None, description="The matched route's `name`.")
+    http_route: StrictStr | None = Field(
+        None, description="The HTTPRoute of the matched rule (Gateway API): `namespace/name` or `name`."
+    )
+    name: StrictStr | None = Field(None, description="The matched route's (or HTTPRoute rule's) `name`.")
 
 
 class DirectResponseModel(_Model):
@@ -221,7 +224,13 @@ class CaseModel(_Model):
     """One test case: a request (or several) and what must, or must not, happen to it."""
 
     name: StrictStr = Field(description="What the case is about; failures name it.")
-    via: StrictStr | None = Field(None, description="The Istio Gateway the request enters through, `namespace/name`.")
+    via: StrictStr | None = Field(
+        None,
+        description=(
+            "The Gateway the request enters through (an Istio Gateway, else a Gateway API Gateway), `namespace/name`; "
+            "`gateway-api:namespace/name` or `istio:namespace/name` when both kinds share the name."
+        ),
+    )
     from_: StrictStr | None = Field(
         None,
         alias="from",
@@ -250,7 +259,10 @@ class RoutingTestModel(_Model):
     api_version: Literal["istio-lsp.dev/v1"]
     kind: Literal["RoutingTest"]
     via: StrictStr | None = Field(
-        None, description="Default for every case: the Istio Gateway the requests enter through, `namespace/name`."
+        None,
+        description=(
+            "Default for every case: the Gateway the requests enter through (Istio or Gateway API), `namespace/name`."
+        ),
     )
     from_: StrictStr | None = Field(
         None, alias="from", description="Default for every case: the workload the requests leave."

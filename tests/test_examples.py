@@ -43,6 +43,8 @@ def test_broken_examples_give_the_documented_findings() -> None:
         ("bookstore/reviews.yaml", 53, "subset-matches-no-workload", "error"),
         ("hello-world/routes.yaml", 23, "destination-host-is-virtualservice", "error"),
         ("shop/payments.yaml", 50, "subset-without-destinationrule", "error"),
+        ("storefront/gateway.yaml", 41, "route-backend-not-permitted", "error"),
+        ("storefront/gateway.yaml", 45, "route-backend-not-permitted", "error"),
     ]
 
 

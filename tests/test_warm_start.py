@@ -87,7 +87,7 @@ def test_nothing_changed_checks_nothing(
 ) -> None:
     first = check(capsys, str(workspace))
     assert checked, "the first run checks every file"
-    assert len(first["diagnostics"]) == 8
+    assert len(first["diagnostics"]) == 10
     checked.clear()
     assert check(capsys, str(workspace)) == first
     assert checked == [], "the warm run answers from the snapshot"

@@ -1,5 +1,6 @@
 """Code lenses: what a subset matches and who uses it; how a weighted route splits traffic; what each
-HTTP route matches, and a "Trace a request…" lens on each VirtualService (the `istioLsp.trace` command)."""
+HTTP route (and HTTPRoute rule) matches, and a "Trace a request…" lens on each VirtualService and
+HTTPRoute (the `istioLsp.trace` command)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,26 @@ from typing import Any
 
 from lsprotocol import types
 
+from istio_lsp.checks.gateway_api._attach import is_gateway_parent, is_service_parent
 from istio_lsp.checks.routes._shared import StringCond, http_match
 from istio_lsp.features.locate import Convert
 from istio_lsp.features.references import subset_usages
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import services_for_rule, subset_workloads
 from istio_lsp.model.hosts import gateway_key
-from istio_lsp.model.resources import Destination, DestinationRule, RouteRule, Subset, VirtualService
-from istio_lsp.routing.engine import Reader, http_route_nodes
+from istio_lsp.model.resources import (
+    Destination,
+    DestinationRule,
+    KubernetesGateway,
+    KubernetesRoute,
+    RouteRule,
+    Service,
+    Subset,
+    VirtualService,
+)
+from istio_lsp.routing.engine import Reader, http_route_nodes, route_rule_nodes
+from istio_lsp.routing.gateway_api import GatewayMatch, read_match
+from istio_lsp.routing.request import GATEWAY_API
 from istio_lsp.syntax import MappingNode, Span
 from istio_lsp.syntax.nodes import get, items
 
@@ -46,7 +59,116 @@ def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert, read: Reader 
                 text = split_text(route_destinations(r, rule))
                 if text and rule.route_span is not None:
                     lenses.append(_lens(convert(uri, _first_line(rule.route_span)), text))
+        elif isinstance(r, KubernetesRoute) and r.kind == "HTTPRoute":
+            lenses += _http_route_lenses(index, r, convert, read)
     return lenses
+
+
+def _http_route_lenses(
+    index: WorkspaceIndex, route: KubernetesRoute, convert: Convert, read: Reader | None
+) -> list[types.CodeLens]:
+    """An HTTPRoute's "Trace a request…", what each rule matches, and how a rule splits its traffic."""
+    uri = route.uri
+    lenses: list[types.CodeLens] = []
+    argument = http_route_trace_argument(index, route)
+    if argument is not None:
+        command = types.Command(title=TRACE_TITLE, command=TRACE_COMMAND, arguments=[argument])
+        lenses.append(types.CodeLens(range=convert(uri, _first_line(route.span)), command=command))
+    nodes = route_rule_nodes(read, route) if read is not None and route.rules else []
+    if len(nodes) == len(route.rules):
+        for rule, node in zip(route.rules, nodes, strict=True):
+            lenses.append(_lens(convert(uri, _first_line(rule.span)), rule_title(route, node)))
+    for rule in route.rules:
+        weights = [1 if b.weight is None else max(b.weight, 0) for b in rule.backends]
+        total = sum(weights)
+        if len(rule.backends) > 1 and total:
+            text = " · ".join(
+                f"{b.name.value if b.name else '?'} {percent(w * 100 / total)}"
+                for b, w in zip(rule.backends, weights, strict=True)
+            )
+            lenses.append(_lens(convert(uri, _first_line(rule.backends[0].span)), text))
+    return lenses
+
+
+def rule_title(route: KubernetesRoute, rule: MappingNode) -> str:
+    """`GET /api/… · shop.example.com`: an HTTPRoute rule's matches (ORed, shown ` | `), and the hostnames.
+    A rule without `matches` takes every request; `/api/…` is a PathPrefix (whole segments)."""
+    written = get(rule, "matches")
+    matches = items(written)
+    if written is None or not matches:
+        shown = "every request"
+    else:
+        shown = " | ".join(dict.fromkeys(_gateway_match_text(read_match(m)) for m in matches))
+    hosts = [h.value for h in route.hostnames]
+    if len(hosts) == 1:
+        return f"{shown} · {hosts[0]}"
+    return f"{shown} · {_plural(len(hosts), 'host')}" if hosts else f"{shown} · any host"
+
+
+def _gateway_match_text(match: GatewayMatch) -> str:
+    parts: list[str] = [match.method] if match.method else []
+    if match.path_kind == "Exact":
+        parts.append(match.path)
+    elif match.path_kind == "RegularExpression":
+        parts.append(f"~{match.path}")
+    elif match.prefix != "/":
+        parts.append(f"{match.prefix}/…")
+    parts += [f"{c.name}: {'~' if c.kind == 'RegularExpression' else ''}{c.value}" for c in match.headers]
+    parts += [f"?{c.name}={'~' if c.kind == 'RegularExpression' else ''}{c.value}" for c in match.query]
+    return " ".join(parts) or "every request"
+
+
+def http_route_trace_argument(index: WorkspaceIndex, route: KubernetesRoute) -> dict[str, Any] | None:
+    """The `istioLsp.trace` argument an HTTPRoute's lens starts from: GET / on its first hostname (or its
+    listener's), through its first Gateway on the listener's port; for a Service parent, from the route's
+    namespace to the Service's port. None when the route has no parent the trace follows."""
+    for parent in route.parents:
+        if parent.name is None:
+            continue
+        namespace = parent.namespace.value if parent.namespace is not None else route.namespace
+        if is_service_parent(parent):
+            port = parent.port or _service_port(index, parent.name.value, namespace)
+            where = f"{parent.name.value}.{namespace}" + (f":{port}" if port else "")
+            return {"method": "GET", "url": f"http://{where}/", "headers": {}, "from": route.namespace}
+        if not is_gateway_parent(parent):
+            continue
+        listeners = [
+            li
+            for g in index.named(parent.name.value)
+            if isinstance(g, KubernetesGateway) and g.namespace == namespace
+            for li in g.listeners
+            if (li.protocol or "").upper() in ("HTTP", "HTTPS")
+            and (parent.section_name is None or li.name == parent.section_name.value)
+            and (parent.port is None or li.port == parent.port)
+        ]
+        listener = listeners[0] if listeners else None
+        host = route.hostnames[0].value.strip() if route.hostnames else None
+        if host is None and listener is not None and listener.hostname is not None:
+            host = listener.hostname.value
+        host = _concrete(host or "*")
+        scheme = "https" if listener is not None and (listener.protocol or "").upper() == "HTTPS" else "http"
+        port = parent.port or (listener.port if listener is not None else None)
+        default = 443 if scheme == "https" else 80
+        authority = host if port in (None, default) else f"{host}:{port}"
+        via = f"{namespace}/{parent.name.value}"
+        if any(g.api_version.startswith("networking.istio.io/") for g in index.gateway(namespace, parent.name.value)):
+            via = f"{GATEWAY_API}:{via}"  # an Istio Gateway of that name too: `via` alone would mean it
+        return {"method": "GET", "url": f"{scheme}://{authority}/", "headers": {}, "via": via}
+    return None
+
+
+def _service_port(index: WorkspaceIndex, name: str, namespace: str) -> int | None:
+    for s in index.named(name):
+        if isinstance(s, Service) and s.namespace == namespace and s.ports and s.ports[0].port is not None:
+            return s.ports[0].port
+    return None
+
+
+def _concrete(host: str) -> str:
+    """A host a request can carry for a hostname pattern: `*.example.com` → `www.example.com`."""
+    if host == "*":
+        return "example.com"
+    return "www" + host[1:] if host.startswith("*.") else host
 
 
 def _lens(rng: types.Range, title: str) -> types.CodeLens:
@@ -185,11 +307,7 @@ def trace_argument(vs: VirtualService) -> dict[str, Any] | None:
     its first Gateway (or from its namespace, for `mesh`). None without hosts (a delegate)."""
     if not vs.hosts:
         return None
-    host = vs.hosts[0].value.strip()
-    if host == "*":
-        host = "example.com"
-    elif host.startswith("*."):
-        host = "www" + host[1:]
+    host = _concrete(vs.hosts[0].value.strip())
     argument: dict[str, Any] = {"method": "GET", "url": f"http://{host}/", "headers": {}}
     gateways = [g.value for g in vs.gateways[: vs.spec_gateway_count] if g.value.strip() != "mesh"]
     if gateways:

@@ -59,6 +59,9 @@ from istio_lsp.model.resources import (
     Service,
     ServiceEntry,
 )
+from istio_lsp.routing.engine import follow_destination
+from istio_lsp.routing.gateway_api import referrer_stand_in
+from istio_lsp.routing.render import path_summary
 from istio_lsp.syntax import Span
 
 Owner = KubernetesGateway | ListenerSet  # what holds listeners
@@ -386,7 +389,26 @@ def hover_markdown(index: WorkspaceIndex, uri: str, text: str, line: int, charac
             on_ref = located is not None and located.parent is parent
             if on_ref or _on_item(parent.span, line, character, None):
                 return parent_markdown(index, r, parent)
+        for rule in r.rules:
+            for ref in rule.backends:
+                name_line = ref.name.span.start_line if ref.name is not None else None
+                if _on_item(ref.span, line, character, name_line):
+                    return backend_markdown(index, r, ref)
     return None
+
+
+def backend_markdown(index: WorkspaceIndex, route: KubernetesRoute, ref: GatewayBackendRef) -> str | None:
+    """Where a Service backend leads, as the routing engine follows it: DestinationRule, traffic policy
+    and pods, or what answers 500 (the same steps as `istio-lsp trace`)."""
+    namespace = target_namespace(route, ref)
+    if group_kind(ref) != ("", "Service") or ref.name is None or namespace == ANY_NAMESPACE:
+        return None
+    fqdn = service_fqdn(ref.name.value, namespace, index.settings.cluster_domain)
+    _, steps = follow_destination(index, referrer_stand_in(route), fqdn, None, ref.port, missing_code=500)
+    port = f":{ref.port}" if ref.port is not None else ""
+    path = path_summary(steps)
+    head = f"**backend** `{fqdn}{port}`"
+    return head if path is None else f"{head}\n\n**Path** → {path}"
 
 
 def _on_item(span: Span, line: int, character: int, name_line: int | None) -> bool:

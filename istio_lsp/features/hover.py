@@ -21,6 +21,7 @@ from istio_lsp.index.resolve import resolve_host, selected_workloads, services_f
 from istio_lsp.model.hosts import gateway_key, host_candidates
 from istio_lsp.model.resources import Service, VirtualService
 from istio_lsp.routing.engine import follow_destination
+from istio_lsp.routing.render import path_summary
 from istio_lsp.syntax import Span, utf16_len
 from istio_lsp.syntax.spans import utf16_to_index
 
@@ -167,20 +168,8 @@ def _destination_path(vs: VirtualService, line: int, host: str, index: Workspace
         return None
     dest = found[0]
     _, steps = follow_destination(index, vs, host, dest.subset.value if dest.subset else None, dest.port)
-    parts: list[str] = []
-    pods: list[str] = []
-    for step in steps:
-        if step.kind == "rule":
-            parts.append(step.text)
-        elif step.kind == "pods":
-            pods.append(step.text)
-        elif step.kind in ("503", "unknown"):
-            parts.append(("**503**: " if step.kind == "503" else "") + step.text)
-    if pods:
-        parts.append("pods: " + ", ".join(pods))
-    if not parts:
-        return None
-    return "**Path** → " + " → ".join(parts)
+    path = path_summary(steps)
+    return None if path is None else f"**Path** → {path}"
 
 
 def _service_line(index: WorkspaceIndex, service: Service) -> str:

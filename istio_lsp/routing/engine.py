@@ -9,7 +9,7 @@ render the `Trace` as text, JSON or Markdown.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -38,6 +38,7 @@ from istio_lsp.model.resources import (
     DestinationRule,
     Gateway,
     GatewayServer,
+    KubernetesRoute,
     Resource,
     SelectorPolicy,
     Service,
@@ -45,115 +46,31 @@ from istio_lsp.model.resources import (
     Workload,
 )
 from istio_lsp.model.serving import meets, readings, server_entry
+from istio_lsp.routing.gateway_api import GatewayApiTrace
 from istio_lsp.routing.matching import Where, evaluate, gateway_binds, regex_substitute
-from istio_lsp.routing.request import Request, Source
+from istio_lsp.routing.outcome import (
+    BLOCKED,
+    DIRECT,
+    FAULT,
+    NOT_FOUND,
+    PARTLY_FAILED,
+    PARTLY_UNAVAILABLE,
+    PASSTHROUGH,
+    REDIRECT,
+    REFUSED,
+    ROUTED,
+    SERVER_ERROR,
+    UNAVAILABLE,
+    UNKNOWN,
+    Step,
+    Target,
+    Trace,
+)
+from istio_lsp.routing.request import GATEWAY_API, ISTIO, Request, Source
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument, parse_document, split_documents
 from istio_lsp.syntax.nodes import get, items, pairs, scalar
 
 Reader = Callable[[str], "str | None"]
-
-
-@dataclass
-class Step:
-    """One line of the trace: what was decided, and where in the files."""
-
-    kind: str  # source, server, virtualservice, skip, route, rewrite, redirect, ..., destination, rule, policy, pods
-    text: str
-    uri: str | None = None
-    span: Span | None = None
-    depth: int = 0  # 1: belongs to the destination above
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "text": self.text}
-        if self.uri is not None and self.span is not None:
-            out["uri"] = self.uri
-            out["line"] = self.span.start_line + 1
-            out["range"] = self.span.to_json()
-        return out
-
-
-@dataclass
-class Target:
-    """A weighted destination of the matched route, and what happens to the requests sent there."""
-
-    host: str  # as written
-    fqdn: str
-    subset: str | None
-    port: int | None
-    share: Fraction
-    status: str  # "ok", "503", "unknown" (the files cannot tell: the host or its pods live elsewhere)
-    reason: str = ""
-    workloads: list[str] = field(default_factory=list)
-    rule: str | None = None  # code of the check that reports the 503, when one does
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "fqdn": self.fqdn,
-            "subset": self.subset,
-            "port": self.port,
-            "share": float(self.share),
-            "status": self.status,
-            "reason": self.reason,
-            "workloads": self.workloads,
-            "rule": self.rule,
-        }
-
-
-# outcome statuses; ROUTED, REDIRECT, DIRECT and FAULT are answers the configuration means to give
-ROUTED, REDIRECT, DIRECT, FAULT = "routed", "redirect", "direct-response", "fault"
-NOT_FOUND, UNAVAILABLE, PARTLY_UNAVAILABLE, REFUSED, UNKNOWN = "404", "503", "partly-503", "refused", "unknown"
-BLOCKED, PASSTHROUGH = "502", "passthrough"  # a host the source's Sidecar does not import
-FAILED = frozenset({NOT_FOUND, UNAVAILABLE, PARTLY_UNAVAILABLE, REFUSED, BLOCKED})
-
-
-@dataclass
-class Trace:
-    request: Request
-    source: Source
-    steps: list[Step] = field(default_factory=list)
-    status: str = UNKNOWN
-    code: int | None = None  # the HTTP status the client gets, when the files decide it
-    summary: str = ""
-    targets: list[Target] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what the trace could not model on this path
-    # the matched route and what it does, as data (keys named as in a VirtualService: `rewrite`, `redirect`,
-    # `fault`, `timeout`, `retries`, `headers`, `delegate`, ...): what routing tests compare
-    route: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        return self.status in FAILED
-
-    def add(
-        self, kind: str, text: str, where: Resource | tuple[str, Span | None] | None = None, depth: int = 0
-    ) -> None:
-        uri, span = (where.uri, where.name_span) if isinstance(where, Resource) else (where or (None, None))
-        self.steps.append(Step(kind, text, uri, span, depth))
-
-    def end(self, status: str, summary: str, code: int | None = None) -> Trace:
-        self.status, self.summary, self.code = status, summary, code
-        return self
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "request": self.request.to_json(),
-            "source": {
-                "kind": self.source.kind,
-                "namespace": self.source.namespace,
-                "name": self.source.name,
-                "labels": dict(self.source.labels),
-            },
-            "steps": [s.to_json() for s in self.steps],
-            "outcome": {
-                "status": self.status,
-                "code": self.code,
-                "summary": self.summary,
-                "destinations": [t.to_json() for t in self.targets],
-            },
-            "notes": self.notes,
-            "route": self.route,
-        }
 
 
 class _Documents:
@@ -215,6 +132,7 @@ class Tracer:
         self.trace = Trace(request, source)
         self.domain = index.settings.cluster_domain
         self.where = Where(None, source.namespace, dict(source.labels))
+        self.missing_code = 503  # what a destination that does not exist answers (500 for a Gateway API backend)
 
     def at(self, doc: YamlDocument, node: Node | None, resource: Resource) -> tuple[str, Span | None]:
         return resource.uri, doc.span_of(node) if node is not None else resource.name_span
@@ -233,8 +151,17 @@ class Tracer:
             for g in self.index.gateway(src.namespace, src.name or "")
             if isinstance(g, Gateway) and g.api_version.startswith("networking.istio.io/")
         ]
-        if not gateways:
-            return t.end(UNKNOWN, f"no Istio Gateway {src.namespace}/{src.name} in the workspace: nothing to trace")
+        gateway_api = GatewayApiTrace(self)
+        if src.api == GATEWAY_API or not gateways:
+            through_routes = gateway_api.ingress(src.namespace, src.name or "") if src.api != ISTIO else None
+            if through_routes is not None:
+                return through_routes
+            return t.end(UNKNOWN, f"no {src.label} in the workspace: nothing to trace")
+        if src.api is None and gateway_api.gateways(src.namespace, src.name or ""):
+            t.notes.append(
+                f"a Gateway API Gateway is named {src.namespace}/{src.name} too: traced the Istio Gateway; "
+                f"`--via {GATEWAY_API}:{src.namespace}/{src.name}` traces through the other"
+            )
         gateway = gateways[0]
         self.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, dict(gateway.selector))
         t.add("source", f"Gateway {gateway.namespace}/{gateway.name} takes {req.method} {req.url}", gateway)
@@ -334,6 +261,9 @@ class Tracer:
         blocked = self._sidecar_egress(hosts[0])
         if blocked is not None:
             return blocked
+        through_routes = GatewayApiTrace(self).mesh(hosts)
+        if through_routes is not None:
+            return through_routes
         return self._virtual_services(lambda vs: True, hosts)
 
     def _sidecar_egress(self, fqdn: str) -> Trace | None:
@@ -787,7 +717,7 @@ class Tracer:
                 target.status = "unknown"
                 target.reason = (
                     f"no Service or ServiceEntry in the workspace provides `{resolution.fqdn}` "
-                    "(503 if it does not exist elsewhere)"
+                    f"({self.missing_code} if it does not exist elsewhere)"
                 )
                 t.add("unknown", target.reason, depth=1)
             return target
@@ -919,15 +849,19 @@ class Tracer:
         if t.status == FAULT:
             return t
         live = [x for x in targets if x.share > 0]
-        failing = sum((x.share for x in live if x.status == "503"), Fraction(0))
+        # 503: no endpoints behind a destination; 500: a Gateway API backend Istio drops
+        bad = [x for x in live if x.status in ("503", "500")]
+        failing = sum((x.share for x in bad), Fraction(0))
         shown = "; ".join(_shown(x) for x in live)
+        code = 503 if any(x.status == "503" for x in bad) else 500
         if failing == 1:
-            reasons = "; ".join(dict.fromkeys(x.reason for x in live if x.status == "503"))
-            return t.end(UNAVAILABLE, reasons, 503)
+            reasons = "; ".join(dict.fromkeys(x.reason for x in bad))
+            return t.end(UNAVAILABLE if code == 503 else SERVER_ERROR, reasons, code)
         if failing > 0:
-            rest = "; ".join(_shown(x) for x in live if x.status != "503")
-            bad = "; ".join(f"{_shown(x)}: {x.reason}" for x in live if x.status == "503")
-            return t.end(PARTLY_UNAVAILABLE, f"{percent(failing)} of requests get 503 ({bad}); routed: {rest}", None)
+            rest = "; ".join(_shown(x) for x in live if x not in bad)
+            why = "; ".join(f"{_shown(x)}: {x.reason}" for x in bad)
+            partly = PARTLY_UNAVAILABLE if code == 503 else PARTLY_FAILED
+            return t.end(partly, f"{percent(failing)} of requests get {code} ({why}); routed: {rest}", None)
         if any(x.status == "unknown" for x in live):
             t.notes.append("part of the path lies outside the workspace (see `unknown` steps)")
         return t.end(ROUTED, shown)
@@ -949,13 +883,29 @@ def http_route_nodes(read: Reader, vs: VirtualService) -> list[MappingNode]:
     return [r for r in items(get(get(found[1], "spec"), "http")) if isinstance(r, MappingNode)]
 
 
+def route_rule_nodes(read: Reader, route: KubernetesRoute) -> list[MappingNode]:
+    """The `spec.rules[]` of a Gateway API route as the trace reads them (through `read`)."""
+    found = _Documents(read).node(route)
+    if found is None:
+        return []
+    return [r for r in items(get(get(found[1], "spec"), "rules")) if isinstance(r, MappingNode)]
+
+
 def follow_destination(
-    index: WorkspaceIndex, vs: VirtualService, host: str, subset: str | None, port: int | None
+    index: WorkspaceIndex,
+    vs: VirtualService,
+    host: str,
+    subset: str | None,
+    port: int | None,
+    missing_code: int = 503,
 ) -> tuple[Target, list[Step]]:
     """What a route's destination leads to, as the trace follows it: the host's Service, the
     DestinationRule and subset, and the pods (or why it answers 503), seen from the VirtualService's
-    namespace. The same steps as a trace's `destination`, without a request (for hover)."""
+    namespace. The same steps as a trace's `destination`, without a request (for hover). An HTTPRoute's
+    backend is followed with a stand-in VirtualService (`gateway_api.referrer_stand_in`) and 500 as
+    what a missing backend answers."""
     tracer = Tracer(index, lambda _uri: None, Request(host=host), Source("mesh", vs.namespace))
+    tracer.missing_code = missing_code
     target = tracer._target(vs, host, subset, port, Fraction(1), None)
     return target, tracer.trace.steps[1:]  # without the `destination` line itself
 

@@ -28,7 +28,7 @@ class Where:
     labels: dict[str, str]  # the client's pod labels (the gateway's selector for a gateway)
 
 
-def _full_match(pattern: str, value: str) -> bool | None:
+def full_match(pattern: str, value: str) -> bool | None:
     """Envoy's `safe_regex`: RE2, the whole value. None when the pattern does not compile."""
     try:
         if _re2 is not None:
@@ -58,7 +58,7 @@ def string_accepts(cond: StringCond, value: str | None, *, fold: bool = False) -
     if cond.kind == "other":
         return False, f"a condition the trace does not read ({cond.value})"
     if cond.kind == "regex":
-        found = _full_match(cond.value, value)
+        found = full_match(cond.value, value)
         if found is None:
             return False, f"regex `{cond.value}` is not valid RE2"
         return found, f"regex `{cond.value}`"

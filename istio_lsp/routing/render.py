@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from istio_lsp.routing.engine import Trace
+from istio_lsp.routing.outcome import Step, Trace
 
-_MARKS = {"503": "✗", "unknown": "?", "warning": "!", "skip": "·"}
+_MARKS = {"503": "✗", "500": "✗", "unknown": "?", "warning": "!", "skip": "·"}
 
 
 def as_text(result: Trace, shown: Callable[[str], str]) -> str:
@@ -72,3 +72,20 @@ def _md_text(text: str) -> str:
     if len(parts) % 2 == 0:  # an odd backtick: nothing is code
         return _md(text)
     return "".join(f"`{p}`" if i % 2 else _md(p) for i, p in enumerate(parts))
+
+
+def path_summary(steps: list[Step]) -> str | None:
+    """`DestinationRule x subset y (labels) → pods: Deployment a (2 replicas)`: a destination's steps
+    (`follow_destination`) in one line for a hover, with the 503 or what the files cannot tell."""
+    parts: list[str] = []
+    pods: list[str] = []
+    for step in steps:
+        if step.kind == "rule":
+            parts.append(step.text)
+        elif step.kind == "pods":
+            pods.append(step.text)
+        elif step.kind in ("503", "500", "unknown"):
+            parts.append((f"**{step.kind}**: " if step.kind != "unknown" else "") + step.text)
+    if pods:
+        parts.append("pods: " + ", ".join(pods))
+    return " → ".join(parts) if parts else None

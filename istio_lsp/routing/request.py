@@ -86,24 +86,37 @@ class Source:
     namespace: str
     name: str | None = None  # the Gateway's name, or a workload's name
     labels: tuple[tuple[str, str], ...] = ()  # a mesh source given by its pod labels
+    # which Gateway when an Istio Gateway and a Gateway API Gateway share the name: "istio" or "gateway-api"
+    # (None: the Istio Gateway, else the Gateway API one)
+    api: str | None = None
 
     @property
     def label(self) -> str:
         if self.kind == "gateway":
-            return f"Gateway {self.namespace}/{self.name}"
+            what = "Gateway API Gateway" if self.api == GATEWAY_API else "Gateway"
+            return f"{what} {self.namespace}/{self.name}"
         what = self.name or ",".join(f"{k}={v}" for k, v in self.labels) or "any workload"
         return f"{self.namespace}/{what}"
 
 
+ISTIO, GATEWAY_API = "istio", "gateway-api"
+
+
 def parse_source(text: str, kind: str) -> Source:
-    """`--via namespace/name` (a Gateway) or `--from namespace[/workload or k=v,k=v]` (a mesh workload)."""
+    """`--via namespace/name` (a Gateway; `gateway-api:namespace/name` or `istio:namespace/name` says which
+    when both kinds share the name) or `--from namespace[/workload or k=v,k=v]` (a mesh workload)."""
+    api = None
+    if kind == "gateway":
+        prefix, colon, rest = text.strip().partition(":")
+        if colon and prefix in (ISTIO, GATEWAY_API):
+            api, text = prefix, rest
     namespace, slash, rest = text.strip().partition("/")
     if not namespace:
         raise ValueError(f"expected NAMESPACE/NAME, got {text!r}")
     if kind == "gateway":
         if not slash or not rest:
             raise ValueError(f"expected NAMESPACE/NAME of a Gateway, got {text!r}")
-        return Source("gateway", namespace, rest)
+        return Source("gateway", namespace, rest, api=api)
     if "=" in rest:
         labels = []
         for item in rest.split(","):

@@ -18,7 +18,8 @@ from istio_lsp.checks.files.routing_test_failed import RULE
 from istio_lsp.findings import Finding, Severity
 from istio_lsp.index.config import yaml_value
 from istio_lsp.index.workspace import WorkspaceIndex
-from istio_lsp.routing.engine import Reader, Target, Trace, trace
+from istio_lsp.routing.engine import Reader, trace
+from istio_lsp.routing.outcome import Target, Trace
 from istio_lsp.routing.request import Request, Source, parse_request, parse_source
 from istio_lsp.routing_test_model import API_VERSION, KIND, CaseModel, ExpectModel, validate
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument, parse_document, split_documents
@@ -215,7 +216,7 @@ def _assigned(expected: list[dict[str, Any]], live: list[Target], domain: str) -
 
 
 def _destination(expected: dict[str, Any], target: Target, domain: str) -> bool:
-    if target.status == "503":  # routed there, but nothing answers: not where the request is meant to go
+    if target.status in ("503", "500"):  # routed there, but nothing answers: not where it is meant to go
         return False
     host = expected.get("host")
     if host is not None:
@@ -249,7 +250,7 @@ def _contains(key: str, expected: Any, got: Any) -> bool:
         return wanted is not None and wanted == parse_duration(str(got))
     if key == "retryOn":
         return _conditions(str(expected)) == _conditions(str(got))
-    if key == "virtualService":
+    if key in ("virtualService", "httpRoute"):
         return expected == got or ("/" not in str(expected) and str(got).endswith(f"/{expected}"))
     try:
         return float(_text(expected)) == float(_text(got))
@@ -269,7 +270,7 @@ def _text(value: Any) -> str:
 def _target(target: Target) -> str:
     port = f":{target.port}" if target.port else ""
     subset = f" subset {target.subset}" if target.subset else ""
-    failing = ", 503" if target.status == "503" else ""
+    failing = f", {target.status}" if target.status in ("503", "500") else ""
     return f"{target.fqdn}{port}{subset} ({float(target.share) * 100:g}%{failing})"
 
 

@@ -42,7 +42,7 @@ async def client(lsp_client: LanguageClient, broken: Path):
     )
     lsp_client.init_result = result  # type: ignore[attr-defined]
     # indexed, and the routing tests have run
-    await wait_for(lambda: len(failing(lsp_client, broken)) == 5, timeout=30)
+    await wait_for(lambda: len(failing(lsp_client, broken)) == 6, timeout=30)
     yield
     await lsp_client.shutdown_session()
 
@@ -126,19 +126,19 @@ async def test_failing_cases_follow_edits_of_manifests_and_tests(client: Languag
     assert first.range.start.line == 10 and first.severity == types.DiagnosticSeverity.Error
     assert first.message.startswith('routing test "/direct reaches deployment-1\'s Service" fails for GET')
     assert first.code_description is not None and first.code_description.href.endswith("/routing-test-failed.md")
-    assert failing(client, broken) == [10, 17, 22, 28, 34]
+    assert failing(client, broken) == [10, 17, 22, 28, 34, 42]
 
     # fix the manifest (unsaved): the case passes, its diagnostic goes away
     routes = uri_of(broken / ROUTES)
     open_doc(client, routes, (broken / ROUTES).read_text(), 1)
     replace_doc(client, routes, (EXAMPLES / "fixed" / ROUTES).read_text(), 2)
-    await wait_for(lambda: failing(client, broken) == [17, 22, 28, 34])
+    await wait_for(lambda: failing(client, broken) == [17, 22, 28, 34, 42])
 
     # break it again in the test file: the last case now expects what does not happen
     text = (broken / TESTS).read_text()
     open_doc(client, tests_uri, text, 1)
     replace_doc(client, tests_uri, text.replace("expect: {status: 404}", "expect: {status: 503}"), 2)
-    await wait_for(lambda: failing(client, broken) == [17, 22, 28, 34, 37])
+    await wait_for(lambda: failing(client, broken) == [17, 22, 28, 34, 42, 46])
 
 
 @pytest.mark.asyncio
@@ -158,3 +158,51 @@ async def test_hover_on_a_destination_shows_the_path_to_the_pods(client: Languag
     shown = await hover_on("bookstore/reviews.yaml", "host: reviews", below="subset: v1")
     path = "**Path** → DestinationRule bookstore/reviews subset v1 (version: v1) → **503**: subset `v1` selects"
     assert path in shown
+
+
+STOREFRONT = "storefront/gateway.yaml"
+
+
+@pytest.mark.asyncio
+async def test_http_routes_have_lenses_a_trace_and_a_path_on_hover(client: LanguageClient, broken: Path) -> None:
+    uri = uri_of(broken / STOREFRONT)
+    lenses = await client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
+    found = [(x.range.start.line, x.command.title, x.command.command) for x in lenses or [] if x.command]
+    assert found == [
+        (15, "Trace a request…", TRACE),
+        (26, "/api/… · store.example.com", ""),
+        (47, "every request · store.example.com", ""),
+        (39, "catalog 90% · catalog-canary 10%", ""),
+    ]
+    (argument,) = next(x for x in lenses or [] if x.command and x.command.command == TRACE).command.arguments or []
+    assert argument == {
+        "method": "GET",
+        "url": "http://store.example.com/",
+        "headers": {},
+        "via": "storefront/storefront-gateway",
+    }
+    assert (await trace(client, argument))["status"] == "routed"  # `/` goes to the web Service
+
+    api = await trace(client, {**argument, "url": "http://store.example.com/api/items"})
+    assert api["status"] == "500" and api["route"]["httpRoute"] == "storefront/storefront"
+    assert [d["rule"] for d in api["outcome"]["destinations"]] == ["route-backend-not-permitted"] * 2
+
+    # the ReferenceGrant, typed into the file and not saved: the trace and the routing test follow
+    text = (broken / STOREFRONT).read_text()
+    grant = (EXAMPLES / "fixed" / STOREFRONT).read_text()
+    open_doc(client, uri, text, 1)
+    replace_doc(client, uri, grant, 2)
+    api = await trace(client, {**argument, "url": "http://store.example.com/api/items"})
+    assert api["status"] == "routed" and api["route"]["rewrite"] == {"uri": "/items"}
+    await wait_for(lambda: 42 not in failing(client, broken))
+
+    lines = grant.split("\n")
+    line = next(i for i, t in enumerate(lines) if t.strip() == "- name: catalog-canary")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(line, lines[line].index("catalog")))
+    )
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    assert hover.contents.value.startswith(
+        "**backend** `catalog-canary.catalog.svc.cluster.local:8080`\n\n"
+        "**Path** → pods: Deployment catalog/catalog-canary (1 replica)"
+    )

@@ -123,7 +123,7 @@ async def test_warm_server_publishes_the_snapshot_before_indexing(tmp_path: Path
     root = _copy(tmp_path)
     cache = tmp_path / "cache"
     cold = await run_server(root, cache)
-    assert sum(len(d) for d in cold.shown.values()) == 8
+    assert sum(len(d) for d in cold.shown.values()) == 10
     assert cold.first_publish_status is not None and cold.first_publish_status["done"] > 0
     warm = await run_server(root, cache)
     assert warm.shown == cold.shown

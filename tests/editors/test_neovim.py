@@ -128,7 +128,7 @@ def test_readme_config_drives_the_server(nvim: Path, request: pytest.FixtureRequ
     assert any(line.startswith("CLIENT istio_lsp root=") for line in lines)  # the session checks the root
     hover = next(line for line in lines if line.startswith("HOVER "))
     assert "Only a VirtualService host" in hover and "`hello-world-app/deployment-1-vs`" in hover
-    assert sum(line.startswith("DIAG ") for line in lines) == 8  # examples/broken's findings, all files
+    assert sum(line.startswith("DIAG ") for line in lines) == 10  # examples/broken's findings, all files
     assert not any(line.startswith("LEFT hello-world/routes.yaml") for line in lines)
     assert not any(line.startswith("LEFT bookstore/ratings.yaml") for line in lines)
 

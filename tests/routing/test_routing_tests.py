@@ -418,7 +418,7 @@ def test_the_example_passes_on_fixed_and_fails_on_broken(
     monkeypatch.chdir(EXAMPLES)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert main(["test", "fixed", "routing-tests.yaml", "--no-cache"]) == 0
-    assert capsys.readouterr() == ("", "6 case(s), 0 failed\n")
+    assert capsys.readouterr() == ("", "7 case(s), 0 failed\n")
     assert main(["test", "broken", "routing-tests.yaml", "--no-cache", "--format", "json"]) == 1
     failing = [d["message"].split('"')[1] for d in json.loads(capsys.readouterr().out)["diagnostics"]]
     assert failing == [
@@ -427,6 +427,7 @@ def test_the_example_passes_on_fixed_and_fails_on_broken(
         "payments go to v1",
         "reviews split 80/20 between v1 and v2",
         "ratings never answer 503",
+        "the storefront's /api reaches the catalog, a tenth on the canary (Gateway API)",
     ]
 
 

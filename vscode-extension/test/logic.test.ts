@@ -153,6 +153,11 @@ describe('trace requests', () => {
     assert.equal(line, 'GET http://shop.example.com/api via istio-system/public; x-canary: true');
     assert.deepEqual(parseTraceArgument(line), arg);
   });
+  it('keeps a Gateway API Gateway named with its prefix', () => {
+    const arg = { method: 'GET', url: 'http://store.example.com/', via: 'gateway-api:shop/edge' };
+    assert.equal(formatTraceArgument(arg), 'GET http://store.example.com/ via gateway-api:shop/edge');
+    assert.deepEqual(parseTraceArgument(formatTraceArgument(arg)), arg);
+  });
   it('reads a mesh source and lower-case methods', () => {
     assert.deepEqual(parseTraceArgument('post http://reviews:9080/ from bookstore/productpage'), {
       method: 'POST',

@@ -43,7 +43,7 @@ function needBundle(): string | undefined {
 
 describe('bundled launcher: istio-lsp check', () => {
   for (const [version, exe] of pythons) {
-    it(`finds the 8 findings of examples/broken with Python ${version}`, { skip: needBundle() ?? need(exe, `Python ${version}`) }, () => {
+    it(`finds the 10 findings of examples/broken with Python ${version}`, { skip: needBundle() ?? need(exe, `Python ${version}`) }, () => {
       const result = spawnSync(exe!, ['-I', LAUNCHER, 'check', BROKEN], {
         cwd: REPO_ROOT,
         encoding: 'utf8',
@@ -51,7 +51,7 @@ describe('bundled launcher: istio-lsp check', () => {
         timeout: 60_000,
       });
       assert.equal(result.status, 1, result.stderr);
-      assert.match(result.stdout + result.stderr, /\b8 finding\(s\)/);
+      assert.match(result.stdout + result.stderr, /\b10 finding\(s\)/);
     });
   }
 
@@ -154,9 +154,9 @@ describe('bundled launcher: LSP over stdio', () => {
       // What the extension's middleware sends when Red Hat's YAML extension validates.
       session.settings = { disabledRules: ['yaml-syntax-error'] };
       await session.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
-      await waitFor('7 findings without yaml-syntax-error', session, () => {
+      await waitFor('9 findings without yaml-syntax-error', session, () => {
         const codes = all(session).map((d) => d.code);
-        return codes.length === 7 && !codes.includes('yaml-syntax-error');
+        return codes.length === 9 && !codes.includes('yaml-syntax-error');
       });
       assert.ok(session.configurationRequests >= 1);
 
@@ -173,15 +173,15 @@ describe('bundled launcher: LSP over stdio', () => {
       // The user turns the overlap off: the server re-pulls and reports the syntax error again.
       session.settings = { disabledRules: [] };
       await session.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
-      await waitFor('8 findings', session, () => all(session).length === 8);
+      await waitFor('10 findings', session, () => all(session).length === 10);
       assert.ok(all(session).some((d) => d.code === 'yaml-syntax-error'));
 
       // A rule disabled later disappears from files that were already published.
       session.settings = { disabledRules: ['subset-not-found'] };
       await session.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
-      await waitFor('7 findings without subset-not-found', session, () => {
+      await waitFor('9 findings without subset-not-found', session, () => {
         const codes = all(session).map((d) => d.code);
-        return codes.length === 7 && !codes.includes('subset-not-found');
+        return codes.length === 9 && !codes.includes('subset-not-found');
       });
 
       // The status bar's feed (initializationOptions.statusNotifications): well-formed, and it ends
@@ -190,7 +190,7 @@ describe('bundled launcher: LSP over stdio', () => {
         assert.ok(parseStatus(status), `malformed istioLsp/status ${JSON.stringify(status)}`);
       }
       const last = () => parseStatus(session.statuses[session.statuses.length - 1]);
-      await waitFor('a ready status counting 7 findings', session, () => last()?.state === 'ready' && last()?.findings === 7);
+      await waitFor('a ready status counting 9 findings', session, () => last()?.state === 'ready' && last()?.findings === 9);
       const published = all(session);
       assert.equal(last()?.errors, published.filter((d) => d.severity === 1).length);
       assert.equal(last()?.warnings, published.filter((d) => d.severity === 2).length);
