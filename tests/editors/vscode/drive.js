@@ -532,6 +532,45 @@ function dumpLogs() {
         fs.writeFileSync(routes, before);
       }
     });
+
+    await step('n. an HTTPRoute\'s lens traces through its Gateway API Gateway; a ReferenceGrant on disk ends the 500', async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P'); // Quick Open: the workspace has several gateway.yaml files
+      await page.locator('.quick-input-widget input').first().waitFor();
+      await page.keyboard.type('storefront/gateway.yaml');
+      const file = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'storefront' }).first();
+      await file.waitFor();
+      await file.click();
+      // the trace preview of step l is open beside: work in the group that shows the file
+      const group = page.locator('.editor-group-container.active');
+      await group.locator('.tab.active', { hasText: 'gateway.yaml' }).waitFor();
+      await group.locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+Home');
+      const lens = group.locator('.monaco-editor .codelens-decoration a', { hasText: 'Trace a request' }).first();
+      await lens.waitFor();
+      await lens.click();
+      const input = page.locator('.quick-input-widget input').first();
+      await input.waitFor();
+      const prefilled = await input.inputValue();
+      const expected = 'GET http://store.example.com/ via storefront/storefront-gateway';
+      if (prefilled !== expected) throw new Error(`the request is prefilled as "${prefilled}", not "${expected}"`);
+      await input.fill('GET http://store.example.com/api/items via storefront/storefront-gateway');
+      await page.keyboard.press('Enter');
+      const failing = await webviewWith('GET http://store.example.com/api/items → 500');
+      if (!failing.includes('route-backend-not-permitted') && !failing.includes('ReferenceGrant')) {
+        throw new Error(`the 500 does not say why: ${failing.slice(0, 300)}`);
+      }
+      const gateway = path.join(ws, 'storefront', 'gateway.yaml');
+      const before = fs.readFileSync(gateway, 'utf8');
+      const grant = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'examples', 'fixed', 'storefront', 'gateway.yaml'), 'utf8');
+      fs.writeFileSync(gateway, grant);
+      try {
+        const routed = await webviewWith('GET http://store.example.com/api/items → ROUTED');
+        return `prefilled "${prefilled}"; 500, then after the grant: ${routed.slice(0, 100)}`;
+      } finally {
+        fs.writeFileSync(gateway, before);
+      }
+    });
     ok = true;
   } catch (e) {
     log(`FAIL in step "${currentStep}": ${e.message.split('\n')[0]}`);
