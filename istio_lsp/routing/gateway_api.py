@@ -621,6 +621,7 @@ class GatewayApiTrace:
         weights = [_weight(scalar(get(r, "weight"))) for r in refs]
         total = sum(weights)
         if total == 0:
+            # route-backends-all-zero-weight reports the weights (rules with filters aside)
             why = "the rule has no backendRefs" if not refs else "every backendRef has weight 0"
             t.add("direct", f"{why}: Istio answers 500", self._at(rule, get(rule.node, "backendRefs") or rule.node))
             t.route["directResponse"] = {"status": 500, "body": None}

@@ -39,10 +39,12 @@ class Target:
     subset: str | None
     port: int | None
     share: Fraction
-    status: str  # "ok", "503", "unknown" (the files cannot tell: the host or its pods live elsewhere)
+    # "ok", "503", "500" (a Gateway API backend Istio drops), "unknown" (the files cannot tell: the host or its
+    # pods live elsewhere)
+    status: str
     reason: str = ""
     workloads: list[str] = field(default_factory=list)
-    rule: str | None = None  # code of the check that reports the 503, when one does
+    rule: str | None = None  # code of the check that reports the 503 or 500, when one does
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,7 @@ class Trace:
                 "namespace": self.source.namespace,
                 "name": self.source.name,
                 "labels": dict(self.source.labels),
+                "api": self.source.api,
             },
             "steps": [s.to_json() for s in self.steps],
             "outcome": {

@@ -348,6 +348,9 @@ def test_no_backend_with_weight_answers_500(rule: str) -> None:
     result = trace_via(routes, "http://shop.example.com/")
     assert (result.status, result.code) == ("500", 500)
     assert result.route["directResponse"] == {"status": 500, "body": None}
+    if "weight: 0" in rule:  # the check reports the same rule
+        files = {"apps.yaml": APPS, "gateway.yaml": GATEWAY, "routes.yaml": routes}
+        assert any(f.code == "route-backends-all-zero-weight" for f in findings(files))
 
 
 def test_the_backend_follows_destination_rule_and_pods() -> None:
@@ -386,6 +389,9 @@ def test_half_the_traffic_to_an_unsupported_backend_kind_is_partly_500() -> None
     result = trace_via(routes, "http://shop.example.com/")
     assert result.status == "partly-500" and result.failed
     assert "50.0% of requests get 500" in result.summary
+    assert result.targets[1].rule == "route-backend-invalid-kind"
+    files = {"apps.yaml": APPS, "gateway.yaml": GATEWAY, "routes.yaml": routes}
+    assert any(f.code == "route-backend-invalid-kind" for f in findings(files))
 
 
 def test_a_backend_the_workspace_does_not_hold_is_unknown_not_an_error() -> None:
