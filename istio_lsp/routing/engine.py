@@ -47,7 +47,7 @@ from istio_lsp.model.resources import (
 )
 from istio_lsp.model.serving import meets, readings, server_entry
 from istio_lsp.routing.gateway_api import GatewayApiTrace
-from istio_lsp.routing.matching import Where, evaluate, gateway_binds, regex_substitute
+from istio_lsp.routing.matching import Where, connection_miss, evaluate, gateway_binds, regex_substitute
 from istio_lsp.routing.outcome import (
     BLOCKED,
     DIRECT,
@@ -113,11 +113,12 @@ class _Route:
     node: MappingNode
     index: int
     delegated_from: str | None = None
+    layer: str = "http"  # or "tcp", "tls"
 
     @property
     def label(self) -> str:
         name = scalar(get(self.node, "name"))
-        where = f"{self.vs.name} http[{self.index}]"
+        where = f"{self.vs.name} {self.layer}[{self.index}]"
         return f'{where} "{name}"' if name else where
 
 
@@ -198,13 +199,21 @@ class Tracer:
             t.add("redirect", f"tls.httpsRedirect: 301 to {location}", (gateway.uri, server.span))
             return t.end(REDIRECT, f"301 redirect to {location} (httpsRedirect)", 301)
         mode = (server.tls_mode or "").upper()
-        if protocol in ("TLS",) or mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
-            t.notes.append("TLS passthrough servers route by SNI (`tls:` routes), which the trace does not model")
-            return t.end(UNKNOWN, "a TLS passthrough server: `tls:` routes are not modelled")
-        if protocol in ("TCP", "MONGO", "MYSQL", "REDIS"):
-            t.notes.append("TCP servers use `tcp:` routes, which the trace does not model")
-            return t.end(UNKNOWN, "a TCP server: `tcp:` routes are not modelled")
-        return self._virtual_services(lambda vs: self._gateway_admits(gateway, server, vs), [req.host])
+
+        def admits(vs: VirtualService) -> bool:
+            return self._gateway_admits(gateway, server, vs)
+
+        if mode == "AUTO_PASSTHROUGH":
+            t.notes.append("AUTO_PASSTHROUGH servers send a connection to the service its SNI names, without routes")
+            return t.end(UNKNOWN, "an AUTO_PASSTHROUGH server (multi-network): no VirtualService applies")
+        if mode == "PASSTHROUGH":
+            t.add("note", "TLS passthrough: the gateway routes the connection by its SNI, unread (`tls` routes)")
+            return self._virtual_services(admits, [req.host], "tls")
+        if protocol in ("TLS", "TCP", "MONGO", "MYSQL", "REDIS"):
+            if protocol == "TLS":
+                t.add("note", "the gateway terminates TLS and forwards the bytes (`tcp` routes)")
+            return self._virtual_services(admits, [req.host], "tcp")
+        return self._virtual_services(admits, [req.host])
 
     def _server(self, gateway: Gateway, servers: list[GatewayServer]) -> tuple[GatewayServer, str] | None:
         """The server on the port whose host takes the request's host: exact before wildcard, longest first."""
@@ -339,7 +348,11 @@ class Tracer:
 
     # ---- VirtualService and routes ------------------------------------------------------------
 
-    def _virtual_services(self, admits: Callable[[VirtualService], bool], hosts: list[str]) -> Trace:
+    def _virtual_services(
+        self, admits: Callable[[VirtualService], bool], hosts: list[str], layer: str = "http"
+    ) -> Trace:
+        """The VirtualServices for the host and their routes: `http`, or the `tcp` or `tls` routes of a
+        connection (a TCP or TLS server; a mesh VirtualService with no `http` route)."""
         t = self.trace
         consumer = self.where.namespace
         gateway = self.where.gateway
@@ -389,10 +402,16 @@ class Tracer:
                 chosen = chosen[:1]
         routes: list[_Route] = []
         for vs, _ in chosen:
-            routes += self._routes(vs)
-        if not routes and any(r.protocol in ("tcp", "tls") for vs, _ in chosen for r in vs.route_rules):
-            t.notes.append("`tcp` and `tls` routes are not modelled")
-            return t.end(UNKNOWN, "the VirtualService has only `tcp`/`tls` routes, which the trace does not model")
+            routes += self._routes(vs, layer=layer)
+        protocols = {r.protocol for vs, _ in chosen for r in vs.route_rules}
+        if layer == "http" and not routes and protocols & {"tcp", "tls"}:
+            # no `http` route: the sidecar proxies the connection (TLS by its SNI, when it is TLS)
+            layer = "tls" if self.request.scheme == "https" and "tls" in protocols else "tcp"
+            t.add("note", f"no `http` route: the connection takes the `{layer}` routes")
+            for vs, _ in chosen:
+                routes += self._routes(vs, layer=layer)
+        if layer != "http":
+            return self._match_connection(routes, layer)
         return self._match(routes)
 
     def _host_rank(self, vs: VirtualService, hosts: list[str]) -> tuple[tuple[int, int] | None, str]:
@@ -432,15 +451,15 @@ class Tracer:
         target = self._target(stand_in, hosts[0], None, self.request.effective_port, Fraction(1), None)
         return self._conclude([target])
 
-    def _routes(self, vs: VirtualService, delegated_from: str | None = None) -> list[_Route]:
+    def _routes(self, vs: VirtualService, delegated_from: str | None = None, layer: str = "http") -> list[_Route]:
         found = self.docs.node(vs)
         if found is None:
             self.trace.notes.append(f"could not read {vs.display} again from its file")
             return []
         doc, node = found
         return [
-            _Route(vs, doc, r, i, delegated_from)
-            for i, r in enumerate(items(get(get(node, "spec"), "http")))
+            _Route(vs, doc, r, i, delegated_from, layer)
+            for i, r in enumerate(items(get(get(node, "spec"), layer)))
             if isinstance(r, MappingNode)
         ]
 
@@ -558,6 +577,37 @@ class Tracer:
             t.add("cors", "corsPolicy applies (preflight answered by Envoy)", self.at(doc, cors, vs))
         if t.status == FAULT:
             return t
+        return self._weighted(route)
+
+    def _match_connection(self, routes: list[_Route], layer: str) -> Trace:
+        """The first `tcp` or `tls` route whose match takes the connection (port, SNI, source), and its
+        destinations; none: the proxy closes the connection."""
+        t, req = self.trace, self.request
+        for route in routes:
+            where = self.at(route.doc, route.node, route.vs)
+            matches = items(get(route.node, "match"))
+            verdict_text = "no `match`: takes every connection"
+            if matches:
+                misses = []
+                for i, m in enumerate(matches):
+                    why = connection_miss(m, req, self.where, route.vs.namespace, sni=layer == "tls")
+                    if why is None:
+                        verdict_text = f"match #{i}"
+                        break
+                    misses.append(f"match #{i}: {why}" if len(matches) > 1 else why)
+                else:
+                    t.add("skip", f"{route.label}: " + "; ".join(misses), where)
+                    continue
+            t.add("route", f"{route.label} ({verdict_text})", where)
+            t.route.update(virtualService=f"{route.vs.namespace}/{route.vs.name}", index=route.index, protocol=layer)
+            return self._weighted(route)
+        what = f"SNI `{req.host}`" if layer == "tls" else f"port {req.effective_port}"
+        t.add("note", f"no `{layer}` route takes the connection: the proxy closes it")
+        return t.end(REFUSED, f"no `{layer}` route matches {what}: the connection is closed")
+
+    def _weighted(self, route: _Route) -> Trace:
+        """The route's weighted destinations, each followed to its pods."""
+        t, node, vs, doc = self.trace, route.node, route.vs, route.doc
         dests = destinations(node)
         if not dests:
             t.add("note", "the route has no destination the trace can read", self.at(doc, node, vs))

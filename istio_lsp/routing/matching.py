@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 
 from istio_lsp.checks.routes._shared import HttpMatch, StringCond, http_match
-from istio_lsp.model.hosts import gateway_key, namespaces_match
+from istio_lsp.model.hosts import gateway_key, host_matches, namespaces_match
 from istio_lsp.routing.request import Request
 from istio_lsp.syntax import Node
-from istio_lsp.syntax.nodes import get, scalar
+from istio_lsp.syntax.nodes import get, items, pairs, scalar
 
 try:
     import re2 as _re2
@@ -174,3 +174,29 @@ def gateway_binds(references: list[str], vs_namespace: str, gateway: str | None)
     """Whether a VirtualService's `gateways` (empty: `mesh`) bind it where the request is."""
     names = [_gateway_ref(r, vs_namespace) for r in references] or ["mesh"]
     return any(_same_gateway(name, gateway) for name in names)
+
+
+def connection_miss(node: Node, request: Request, where: Where, vs_namespace: str, *, sni: bool) -> str | None:
+    """Why a `tcp` or `tls` match entry (L4MatchAttributes, TLSMatchAttributes) does not take the connection
+    to the request's host and port (None: it does). The SNI is the request's host."""
+    if sni:
+        hosts = [h for h in (scalar(i) for i in items(get(node, "sniHosts"))) if h]
+        if hosts and not any(host_matches(h.strip().lower(), request.host) for h in hosts):
+            return f"sniHosts {', '.join(f'`{h}`' for h in hosts)} do not include `{request.host}`"
+    port = scalar(get(node, "port"))
+    if port is not None and port.strip() != str(request.effective_port):
+        return f"port {port} is not {request.effective_port}"
+    if get(node, "destinationSubnets") is not None:
+        return "destinationSubnets: the trace does not know the destination address (counted as no match)"
+    gateways = [g for g in (scalar(i) for i in items(get(node, "gateways"))) if g]
+    if gateways and not any(_same_gateway(_gateway_ref(g, vs_namespace), where.gateway) for g in gateways):
+        return f"gateways {sorted(gateways)} do not include {where.gateway or 'mesh'}"
+    source_namespace = scalar(get(node, "sourceNamespace"))
+    if source_namespace is not None and not namespaces_match(source_namespace, where.namespace):
+        return f"sourceNamespace `{source_namespace}` is not `{where.namespace}`"
+    for key, value in pairs(get(node, "sourceLabels")):
+        wanted = scalar(value)
+        if where.labels.get(str(key.value)) != wanted:
+            carried = where.labels.get(str(key.value)) or "absent"
+            return f"sourceLabels {key.value}={wanted} not carried by the client ({carried})"
+    return None

@@ -483,20 +483,6 @@ def test_sidecar_egress_limits_what_the_source_knows(mode: str, status: str, cod
     assert "does not import `api.other.svc.cluster.local`" in text(outside)
 
 
-def test_tcp_only_virtualservice_is_not_modelled() -> None:
-    tcp = """\
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: db, namespace: shop}
-spec:
-  hosts: [api]
-  tcp:
-  - route: [{destination: {host: api}}]
-"""
-    result = run({"backends.yaml": BACKENDS, "vs.yaml": tcp}, "GET", "http://api:8080/", source="shop/web-v1")
-    assert result.status == "unknown" and "`tcp`/`tls` routes" in result.summary
-
-
 def test_virtualservice_without_namespace_serves_a_short_host_in_any_namespace() -> None:
     unplaced = vs("  - route: [{destination: {host: web, subset: v2}}]\n", hosts="[api]", gateways="[mesh]")
     unplaced = unplaced.replace("{name: shop, namespace: shop}", "{name: shop}")
