@@ -47,7 +47,14 @@ from istio_lsp.model.resources import (
 )
 from istio_lsp.model.serving import meets, readings, server_entry
 from istio_lsp.routing.gateway_api import GatewayApiTrace
-from istio_lsp.routing.matching import Where, connection_miss, evaluate, gateway_binds, regex_substitute
+from istio_lsp.routing.matching import (
+    Where,
+    connection_miss,
+    describe_connection,
+    evaluate,
+    gateway_binds,
+    regex_substitute,
+)
 from istio_lsp.routing.outcome import (
     BLOCKED,
     DIRECT,
@@ -592,7 +599,7 @@ class Tracer:
                 for i, m in enumerate(matches):
                     why = connection_miss(m, req, self.where, route.vs.namespace, sni=layer == "tls")
                     if why is None:
-                        verdict_text = f"match #{i}"
+                        verdict_text = f"match #{i}: {describe_connection(m)}"
                         break
                     misses.append(f"match #{i}: {why}" if len(matches) > 1 else why)
                 else:
@@ -601,9 +608,9 @@ class Tracer:
             t.add("route", f"{route.label} ({verdict_text})", where)
             t.route.update(virtualService=f"{route.vs.namespace}/{route.vs.name}", index=route.index, protocol=layer)
             return self._weighted(route)
-        what = f"SNI `{req.host}`" if layer == "tls" else f"port {req.effective_port}"
+        what = f"SNI `{req.host}`, port {req.effective_port}" if layer == "tls" else f"port {req.effective_port}"
         t.add("note", f"no `{layer}` route takes the connection: the proxy closes it")
-        return t.end(REFUSED, f"no `{layer}` route matches {what}: the connection is closed")
+        return t.end(REFUSED, f"no `{layer}` route takes the connection ({what}): it is closed")
 
     def _weighted(self, route: _Route) -> Trace:
         """The route's weighted destinations, each followed to its pods."""

@@ -200,3 +200,20 @@ def connection_miss(node: Node, request: Request, where: Where, vs_namespace: st
             carried = where.labels.get(str(key.value)) or "absent"
             return f"sourceLabels {key.value}={wanted} not carried by the client ({carried})"
     return None
+
+
+def describe_connection(node: Node) -> str:
+    """A `tcp` or `tls` match entry, short: `sniHosts a.example.com, port 443`."""
+    parts = []
+    hosts = [h for h in (scalar(i) for i in items(get(node, "sniHosts"))) if h]
+    if hosts:
+        parts.append("sniHosts " + ", ".join(f"`{h}`" for h in hosts))
+    for key in ("port", "sourceNamespace"):
+        value = scalar(get(node, key))
+        if value is not None:
+            parts.append(f"{key} {value}")
+    parts += [f"sourceLabels {k.value}={scalar(v)}" for k, v in pairs(get(node, "sourceLabels"))]
+    gateways = [g for g in (scalar(i) for i in items(get(node, "gateways"))) if g]
+    if gateways:
+        parts.append(f"gateways {', '.join(sorted(gateways))}")
+    return ", ".join(parts) or "no condition"

@@ -67,6 +67,7 @@ def test_a_passthrough_server_routes_by_sni() -> None:
     assert result.status == "routed", text(result)
     assert result.route == {"virtualService": "shop/tls", "index": 1, "protocol": "tls"}
     assert "tls[0]: sniHosts `a.example.com` do not include `b.example.com`" in text(result)
+    assert "tls tls[1] (match #0: sniHosts `b.example.com`)" in text(result)
     assert [t.fqdn for t in result.targets] == ["api.shop.svc.cluster.local"]
     a = via({"vs.yaml": PASSTHROUGH}, "https://a.example.com/")
     assert (a.route["index"], a.targets[0].subset, a.targets[0].workloads) == (0, "v1", ["Deployment shop/web-v1"])
@@ -76,7 +77,7 @@ def test_no_tls_route_for_the_sni_closes_the_connection() -> None:
     only_a = PASSTHROUGH.replace("hosts: [a.example.com, b.example.com]", "hosts: ['*.example.com']")
     result = via({"vs.yaml": only_a}, "https://c.example.com/")
     assert result.status == "refused" and result.failed
-    assert "no `tls` route matches SNI `c.example.com`: the connection is closed" in result.summary
+    assert "no `tls` route takes the connection (SNI `c.example.com`, port 443): it is closed" in result.summary
 
 
 def test_tcp_servers_route_by_port_with_weights() -> None:
