@@ -179,6 +179,9 @@ class RouteModel(_Model):
     http_route: StrictStr | None = Field(
         None, description="The HTTPRoute of the matched rule (Gateway API): `namespace/name` or `name`."
     )
+    grpc_route: StrictStr | None = Field(
+        None, description="The GRPCRoute of the matched rule (Gateway API): `namespace/name` or `name`."
+    )
     name: StrictStr | None = Field(None, description="The matched route's (or HTTPRoute rule's) `name`.")
 
 

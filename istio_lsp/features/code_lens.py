@@ -26,7 +26,7 @@ from istio_lsp.model.resources import (
     VirtualService,
 )
 from istio_lsp.routing.engine import Reader, http_route_nodes, route_rule_nodes
-from istio_lsp.routing.gateway_api import GatewayMatch, read_match
+from istio_lsp.routing.gateway_api import ROUTE_KINDS, GatewayMatch, read_grpc_match, read_match
 from istio_lsp.routing.request import GATEWAY_API
 from istio_lsp.syntax import MappingNode, Span
 from istio_lsp.syntax.nodes import get, items
@@ -59,7 +59,7 @@ def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert, read: Reader 
                 text = split_text(route_destinations(r, rule))
                 if text and rule.route_span is not None:
                     lenses.append(_lens(convert(uri, _first_line(rule.route_span)), text))
-        elif isinstance(r, KubernetesRoute) and r.kind == "HTTPRoute":
+        elif isinstance(r, KubernetesRoute) and r.kind in ROUTE_KINDS:
             lenses += _http_route_lenses(index, r, convert, read)
     return lenses
 
@@ -67,7 +67,8 @@ def code_lenses(index: WorkspaceIndex, uri: str, convert: Convert, read: Reader 
 def _http_route_lenses(
     index: WorkspaceIndex, route: KubernetesRoute, convert: Convert, read: Reader | None
 ) -> list[types.CodeLens]:
-    """An HTTPRoute's "Trace a request…", what each rule matches, and how a rule splits its traffic."""
+    """An HTTPRoute's or GRPCRoute's "Trace a request…", what each rule matches, and how a rule splits its
+    traffic."""
     uri = route.uri
     lenses: list[types.CodeLens] = []
     argument = http_route_trace_argument(index, route)
@@ -98,7 +99,8 @@ def rule_title(route: KubernetesRoute, rule: MappingNode) -> str:
     if written is None or not matches:
         shown = "every request"
     else:
-        shown = " | ".join(dict.fromkeys(_gateway_match_text(read_match(m)) for m in matches))
+        read = read_grpc_match if route.kind == "GRPCRoute" else read_match
+        shown = " | ".join(dict.fromkeys(_gateway_match_text(read(m)) for m in matches))
     hosts = [h.value for h in route.hostnames]
     if len(hosts) == 1:
         return f"{shown} · {hosts[0]}"
@@ -121,7 +123,8 @@ def _gateway_match_text(match: GatewayMatch) -> str:
 def http_route_trace_argument(index: WorkspaceIndex, route: KubernetesRoute) -> dict[str, Any] | None:
     """The `istioLsp.trace` argument an HTTPRoute's lens starts from: GET / on its first hostname (or its
     listener's), through its first Gateway on the listener's port; for a Service parent, from the route's
-    namespace to the Service's port. None when the route has no parent the trace follows."""
+    namespace to the Service's port; POST for a GRPCRoute. None when the route has no parent the trace follows."""
+    method = "POST" if route.kind == "GRPCRoute" else "GET"
     for parent in route.parents:
         if parent.name is None:
             continue
@@ -129,7 +132,7 @@ def http_route_trace_argument(index: WorkspaceIndex, route: KubernetesRoute) -> 
         if is_service_parent(parent):
             port = parent.port or _service_port(index, parent.name.value, namespace)
             where = f"{parent.name.value}.{namespace}" + (f":{port}" if port else "")
-            return {"method": "GET", "url": f"http://{where}/", "headers": {}, "from": route.namespace}
+            return {"method": method, "url": f"http://{where}/", "headers": {}, "from": route.namespace}
         if not is_gateway_parent(parent):
             continue
         listeners = [
@@ -153,7 +156,7 @@ def http_route_trace_argument(index: WorkspaceIndex, route: KubernetesRoute) -> 
         via = f"{namespace}/{parent.name.value}"
         if any(g.api_version.startswith("networking.istio.io/") for g in index.gateway(namespace, parent.name.value)):
             via = f"{GATEWAY_API}:{via}"  # an Istio Gateway of that name too: `via` alone would mean it
-        return {"method": "GET", "url": f"{scheme}://{authority}/", "headers": {}, "via": via}
+        return {"method": method, "url": f"{scheme}://{authority}/", "headers": {}, "via": via}
     return None
 
 

@@ -1,4 +1,4 @@
-"""Where a request goes through Gateway API HTTPRoutes, as Istio's controller programs them.
+"""Where a request goes through Gateway API HTTPRoutes and GRPCRoutes, as Istio's controller programs them.
 
 Istio turns each HTTPRoute into VirtualService routes, one route per `matches[]` entry, merges those
 of every HTTPRoute that serves the same hostname on the same parent, and sorts them by the Gateway
@@ -8,6 +8,8 @@ method, more headers, more query parameters); equal ones keep the routes' creati
 of it that matches. This module reproduces that over the indexed workspace for the two places an
 HTTPRoute applies: a Gateway API Gateway (`--via`) and a Service parentRef for mesh traffic
 (`--from`, GAMMA). The destinations are then followed as a VirtualService's are (`Tracer._target`).
+A GRPCRoute is the same with its `method` match read as the path `/service/method` (a gRPC request is
+`POST /package.Service/Method`); Istio keeps its rules apart from the HTTPRoutes' of the same host.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ from istio_lsp.syntax.nodes import get, items, scalar
 if TYPE_CHECKING:
     from istio_lsp.routing.engine import Tracer
 
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+
 # Istio's rank of a path match type when it sorts the routes (higher first)
 _PATH_RANK = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}
 
@@ -66,7 +70,7 @@ class GatewayCondition:
 class GatewayMatch:
     """One `matches[]` entry (or the default a rule without `matches` gets: PathPrefix `/`)."""
 
-    path_kind: str = "PathPrefix"
+    path_kind: str = "PathPrefix"  # "": no path condition (a GRPCRoute match without `method`)
     path: str = "/"
     method: str | None = None
     headers: tuple[GatewayCondition, ...] = ()
@@ -80,17 +84,17 @@ class GatewayMatch:
 
     def sort_key(self) -> tuple[int, int, int, int, int]:
         length = len(self.prefix) if self.path_kind == "PathPrefix" else len(self.path)
-        rank = _PATH_RANK.get(self.path_kind, 0)
+        rank = _PATH_RANK.get(self.path_kind, -1)
         return (-rank, -length, 0 if self.method else 1, -len(self.headers), -len(self.query))
 
     def describe(self) -> str:
         kind = {"PathPrefix": "prefix", "Exact": "exact", "RegularExpression": "regex"}.get(self.path_kind, "?")
-        parts = [f"path {kind} `{self.path}`"]
+        parts = [f"path {kind} `{self.path}`"] if self.path_kind else []
         if self.method:
             parts.append(f"method {self.method}")
         parts += [f"header `{c.name}` {_how(c)}" for c in self.headers]
         parts += [f"query `{c.name}` {_how(c)}" for c in self.query]
-        return ", ".join(parts)
+        return ", ".join(parts) or "no condition"
 
 
 def _how(cond: GatewayCondition) -> str:
@@ -124,9 +128,31 @@ def read_match(node: Node | None) -> GatewayMatch:
     return match
 
 
+def read_grpc_match(node: Node | None) -> GatewayMatch:
+    """A GRPCRoute `matches[]` entry as the path condition Istio makes of its `method` (`/service/method`:
+    exact, a `/service/` prefix, or a regex for a method of any service or a RegularExpression type)."""
+    match = read_match(node)  # its headers; a GRPCRoute match has no `path`
+    match.path_kind, match.path = "", ""
+    method = get(node, "method")
+    if method is None:
+        return match
+    service, name = scalar(get(method, "service")), scalar(get(method, "method"))
+    if (scalar(get(method, "type")) or "Exact") == "RegularExpression":
+        match.path_kind, match.path = "RegularExpression", f"/{service or '[^/]+'}/{name or '.+'}"
+    elif name is None:
+        match.path_kind, match.path = "PathPrefix", f"/{service}/"
+    elif service is None:
+        match.path_kind, match.path = "RegularExpression", f"/[^/]+/{name}"
+    else:
+        match.path_kind, match.path = "Exact", f"/{service}/{name}"
+    return match
+
+
 def path_accepts(match: GatewayMatch, path: str) -> bool | None:
     """Whether the path condition takes a path (None: an invalid regex). PathPrefix compares whole
     path segments: `/api` takes `/api` and `/api/v1`, not `/apis`."""
+    if not match.path_kind:
+        return True
     if match.path_kind == "Exact":
         return path == match.path
     if match.path_kind == "RegularExpression":
@@ -143,7 +169,8 @@ def miss(match: GatewayMatch, method: str, path: str, headers: dict[str, str], q
     if taken is None:
         return f"path regex `{match.path}` is not valid RE2"
     if not taken:
-        return f"{match.describe().split(', ')[0]} does not match `{path}`"
+        kind = {"PathPrefix": "prefix", "Exact": "exact", "RegularExpression": "regex"}[match.path_kind]
+        return f"path {kind} `{match.path}` does not match `{path}`"
     if match.method and match.method.upper() != method:
         return f"method {match.method} is not {method}"
     for kind, conds, given in (("header", match.headers, headers), ("query", match.query, query)):
@@ -191,12 +218,13 @@ def ordered_rules(routes: list[tuple[KubernetesRoute, YamlDocument, MappingNode]
             if not isinstance(rule, MappingNode):
                 continue
             matches = get(rule, "matches")
-            if matches is None:  # the API server's default: one match, PathPrefix `/`
+            grpc = route.kind == "GRPCRoute"
+            if matches is None and not grpc:  # the API server's default: one match, PathPrefix `/`
                 found.append(_Rule(route, doc, rule, i, GatewayMatch(), None, 0))
-            elif not items(matches):
+            elif not items(matches):  # a GRPCRoute rule without matches takes every request, last
                 found.append(_Rule(route, doc, rule, i, None, matches, 0))
             for j, m in enumerate(items(matches)):
-                found.append(_Rule(route, doc, rule, i, read_match(m), m, j))
+                found.append(_Rule(route, doc, rule, i, read_grpc_match(m) if grpc else read_match(m), m, j))
     return sorted(found, key=_Rule.sort_key)
 
 
@@ -240,8 +268,9 @@ class GatewayApiTrace:
         self.request = tracer.request
         self.ctx = Context(tracer.index)
 
-    def _http_routes(self) -> list[KubernetesRoute]:
-        return [r for r in self.tracer.index.resources() if isinstance(r, KubernetesRoute) and r.kind == "HTTPRoute"]
+    def _routes(self) -> list[KubernetesRoute]:
+        """The workspace's HTTPRoutes and GRPCRoutes."""
+        return [r for r in self.tracer.index.resources() if isinstance(r, KubernetesRoute) and r.kind in ROUTE_KINDS]
 
     def _node(self, route: Resource) -> tuple[YamlDocument, MappingNode] | None:
         found = self.tracer.docs.node(route)
@@ -325,7 +354,7 @@ class GatewayApiTrace:
         """The HTTPRoutes attached to the listeners that take the host, each with the hostnames it serves
         there; a route a listener refuses is a `skip` step."""
         out: list[tuple[KubernetesRoute, str]] = []
-        for route in self._http_routes():
+        for route in self._routes():
             served: list[str] = []
             refusals: list[str] = []
             for parent in route.parents:
@@ -341,11 +370,6 @@ class GatewayApiTrace:
                 out += [(route, h) for h in dict.fromkeys(served)]
             elif refusals:
                 self.t.add("skip", f"{route.display}: " + "; ".join(dict.fromkeys(refusals)), route)
-        for other in self.tracer.index.resources():
-            if not isinstance(other, KubernetesRoute) or other.kind != "GRPCRoute":
-                continue
-            if any(_selects(other, p, o, li) for p in other.parents for o, li in taking):
-                self.t.notes.append(f"{other.display} (GRPCRoute) is attached too; GRPCRoutes are not modelled")
         return out
 
     def _refusal(self, route: KubernetesRoute, owner: Resource, listener: GatewayListener) -> str | None:
@@ -371,7 +395,7 @@ class GatewayApiTrace:
         producer: list[tuple[KubernetesRoute, str]] = []
         consumer: list[tuple[KubernetesRoute, str]] = []
         domain = self.tracer.domain
-        for route in self._http_routes():
+        for route in self._routes():
             for parent in route.parents:
                 if not is_service_parent(parent) or parent.name is None:
                     continue
@@ -388,14 +412,14 @@ class GatewayApiTrace:
             return None
         if consumer and producer:
             names = ", ".join(r.display for r, _ in producer)
-            self.t.add("note", f"the client's namespace has its own HTTPRoute for the Service: {names} not applied")
+            self.t.add("note", f"the client's namespace has its own route for the Service: {names} not applied")
         declaring = self.tracer.index.virtual_services_declaring([chosen[0][1]])
         if declaring:
             names = ", ".join(v.display for v in declaring)
             self.t.add(
                 "note",
                 f"{names} also declares the host: both become routes for it on the mesh and Istio applies only "
-                "one (by creation time, which files do not show); traced: the HTTPRoute",
+                "one (by creation time, which files do not show); traced: the Gateway API route",
             )
         return self._virtual_host(chosen, f"Service {chosen[0][1]}", mesh=True)
 
@@ -409,7 +433,7 @@ class GatewayApiTrace:
                 rank = hostname_rank(hostname)
                 best = rank if best is None or rank > best else best
         if best is None:
-            return t.end(NOT_FOUND, f"no HTTPRoute attached to {parent} serves host `{host}`: 404", 404)
+            return t.end(NOT_FOUND, f"no HTTPRoute or GRPCRoute attached to {parent} serves host `{host}`: 404", 404)
         chosen: list[tuple[KubernetesRoute, str]] = [
             (r, h) for r, h in attached if (mesh or covers(h, host)) and hostname_rank(h) == best
         ]
@@ -421,18 +445,27 @@ class GatewayApiTrace:
             if found is None:
                 continue
             routes[id(route)] = (route, *found)
+            shown = f"{route.kind} {route.namespace}/{route.name}"
             if mesh:
-                t.add("httproute", f"HTTPRoute {route.namespace}/{route.name} is bound to {parent}", route)
+                t.add("httproute", f"{shown} is bound to {parent}", route)
             else:
-                t.add("httproute", f"HTTPRoute {route.namespace}/{route.name} serves `{hostname}` on {parent}", route)
+                t.add("httproute", f"{shown} serves `{hostname}` on {parent}", route)
         if len(routes) > 1:
             t.add(
                 "note",
-                "these HTTPRoutes share the host: Istio sorts their rules together by precedence, and equal ones by "
+                "these routes share the host: Istio sorts their rules together by precedence, and equal ones by "
                 "the routes' creation time, which files do not show (traced: namespace/name order)",
             )
-        ordered = ordered_rules(list(routes.values()))
-        in_file_order = sorted(ordered, key=lambda r: (r.route.namespace, r.route.name, r.index, r.match_index))
+        # Istio merges each kind's routes into one VirtualService for the host; the two VirtualServices' routes
+        # follow each other in creation order, which files do not show: traced HTTPRoutes first
+        by_kind = [[r for r in routes.values() if r[0].kind == kind] for kind in ROUTE_KINDS]
+        if all(by_kind):
+            t.add("note", "HTTPRoutes and GRPCRoutes share the host: their rules are tried one kind after the other")
+        ordered = [rule for group in by_kind for rule in ordered_rules(group)]
+        in_file_order = sorted(
+            ordered,
+            key=lambda r: (ROUTE_KINDS.index(r.route.kind), r.route.namespace, r.route.name, r.index, r.match_index),
+        )
         if ordered != in_file_order:
             t.add(
                 "note",
@@ -454,14 +487,12 @@ class GatewayApiTrace:
                     continue
                 reason = f"match #{rule.match_index}: {rule.match.describe()}"
             t.add("route", f"{rule.label} ({reason})", where)
-            t.route.update(
-                httpRoute=f"{rule.route.namespace}/{rule.route.name}",
-                index=rule.index,
-                name=scalar(get(rule.node, "name")),
-            )
+            key = "grpcRoute" if rule.route.kind == "GRPCRoute" else "httpRoute"
+            t.route.update({key: f"{rule.route.namespace}/{rule.route.name}"})
+            t.route.update(index=rule.index, name=scalar(get(rule.node, "name")))
             return self._act(rule)
         t.add("note", "no rule matched: Envoy answers 404 (route_not_found, NR)")
-        return t.end(NOT_FOUND, f"no HTTPRoute rule matches {req.method} {req.path}", 404)
+        return t.end(NOT_FOUND, f"no route rule matches {req.method} {req.path}", 404)
 
     # ---- what the matched rule does ----------------------------------------------------------------
 

@@ -220,7 +220,7 @@ def test_the_most_specific_hostname_takes_the_request_alone() -> None:
     # Envoy picks the virtual host by name first: the wildcard route's rules are not tried for shop.example.com
     result = trace_via(routes, "http://shop.example.com/")
     assert (result.status, result.code) == ("404", 404)
-    assert "no HTTPRoute rule matches GET /" in result.summary
+    assert "no route rule matches GET /" in result.summary
 
 
 def test_a_route_without_hostnames_takes_the_listeners_and_a_wildcard_covers_deeper_names() -> None:
@@ -611,3 +611,72 @@ def test_the_lens_request_names_the_gateway_api_gateway_when_an_istio_one_shares
         (http_route,) = [r for r in index.resources() if isinstance(r, KubernetesRoute)]
         argument = http_route_trace_argument(index, http_route)
         assert argument == {"method": "GET", "url": "http://www.example.com:8080/", "headers": {}, "via": via}
+
+
+# ---- GRPCRoute -------------------------------------------------------------------------------------------
+
+
+def grpc_route(name: str, body: str) -> str:
+    return route(name, body).replace("kind: HTTPRoute", "kind: GRPCRoute")
+
+
+GRPC = grpc_route(
+    "grpc",
+    """\
+    hostnames: [grpc.example.com]
+    rules:
+    - backendRefs: [{name: web, port: 80}]
+    - matches: [{method: {service: shop.Catalog}}]
+      backendRefs: [{name: search, port: 80}]
+    - matches: [{method: {service: shop.Catalog, method: Get}}]
+      backendRefs: [{name: api, port: 8080}]
+    - matches: [{method: {method: Health}}]
+      backendRefs: [{name: web, port: 80}]
+    - matches: [{headers: [{name: x-tenant, value: beta}]}]
+      backendRefs: [{name: api, port: 8080}]
+    """,
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "index"),
+    [
+        ("/shop.Catalog/Get", (), 2),  # service and method: exact, before the service's prefix
+        ("/shop.Catalog/List", (), 1),  # the service alone: a `/service/` prefix
+        ("/grpc.health.v1.Health/Health", (), 3),  # the method alone: of any service
+        ("/other.Svc/Call", ("x-tenant: beta",), 4),  # headers alone: no path condition
+        ("/other.Svc/Call", (), 0),  # a rule without matches takes the rest, last
+    ],
+)
+def test_grpc_methods_match_as_istio_reads_them(path: str, headers: tuple[str, ...], index: int) -> None:
+    result = trace_via(GRPC, f"http://grpc.example.com{path}", "POST", headers)
+    assert (result.route.get("grpcRoute"), result.route.get("index")) == ("shop/grpc", index), text(result)
+
+
+def test_grpc_and_http_routes_of_one_host_are_tried_one_kind_after_the_other() -> None:
+    http = route("http", "hostnames: [grpc.example.com]\nrules: [{backendRefs: [{name: web, port: 80}]}]")
+    result = trace_via(GRPC + http, "http://grpc.example.com/shop.Catalog/Get", "POST")
+    assert matched(result) == ("shop/http", 0)  # the HTTPRoute's catch-all comes first (creation order unknown)
+    assert any("one kind after the other" in s.text for s in result.steps)
+
+
+def test_grpc_rule_lenses_show_the_methods() -> None:
+    from istio_lsp.features.code_lens import http_route_trace_argument, rule_title
+    from istio_lsp.model.resources import KubernetesRoute
+    from istio_lsp.routing.engine import route_rule_nodes
+    from tests.routing.helpers import index_of
+
+    files = {"gateway.yaml": GATEWAY, "routes.yaml": GRPC}
+    index = index_of(files)
+    (grpc,) = [r for r in index.resources() if isinstance(r, KubernetesRoute)]
+    texts = {f"file:///ws/{name}": text for name, text in files.items()}
+    titles = [rule_title(grpc, node) for node in route_rule_nodes(texts.get, grpc)]
+    assert titles == [
+        "every request · grpc.example.com",
+        "/shop.Catalog/… · grpc.example.com",
+        "/shop.Catalog/Get · grpc.example.com",
+        "~/[^/]+/Health · grpc.example.com",
+        "x-tenant: beta · grpc.example.com",
+    ]
+    argument = http_route_trace_argument(index, grpc)
+    assert argument is not None and (argument["method"], argument["url"]) == ("POST", "http://grpc.example.com/")
