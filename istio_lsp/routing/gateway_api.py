@@ -268,9 +268,9 @@ class GatewayApiTrace:
         self.request = tracer.request
         self.ctx = Context(tracer.index)
 
-    def _routes(self) -> list[KubernetesRoute]:
-        """The workspace's HTTPRoutes and GRPCRoutes."""
-        return [r for r in self.tracer.index.resources() if isinstance(r, KubernetesRoute) and r.kind in ROUTE_KINDS]
+    def _routes(self, kinds: tuple[str, ...] = ROUTE_KINDS) -> list[KubernetesRoute]:
+        """The workspace's routes of those kinds (HTTPRoutes and GRPCRoutes)."""
+        return [r for r in self.tracer.index.resources() if isinstance(r, KubernetesRoute) and r.kind in kinds]
 
     def _node(self, route: Resource) -> tuple[YamlDocument, MappingNode] | None:
         found = self.tracer.docs.node(route)
@@ -302,31 +302,86 @@ class GatewayApiTrace:
         if not on_port:
             ports = ", ".join(sorted({str(li.port) for o in owners for li in _listeners(o) if li.port is not None}))
             return t.end(REFUSED, f"no listener of the Gateway is on port {port} (it has {ports or 'none'})")
+        self.tracer.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, {})
         http = [(o, li) for o, li in on_port if (li.protocol or "").upper() in ("HTTP", "HTTPS")]
         if not http:
-            protocols = ", ".join(sorted({li.protocol or "?" for _, li in on_port}))
-            t.notes.append("TLS, TCP and UDP listeners (TLSRoute, TCPRoute, UDPRoute) are not modelled")
-            return t.end(UNKNOWN, f"the listeners on port {port} speak {protocols}, which the trace does not model")
+            return self._connection(gateway, on_port)
         taking = [(o, li) for o, li in http if li.hostname is None or covers(li.hostname.value.lower(), req.host)]
         if not taking:
             hosts = ", ".join(f"`{li.hostname.value}`" for _, li in http if li.hostname is not None)
             return t.end(NOT_FOUND, f"no listener on port {port} takes host `{req.host}` (they take {hosts})", 404)
-        for owner, listener in taking:
-            hostname = listener.hostname.value if listener.hostname is not None else "any host"
-            text = f"listener `{listener.name}` port {port} {listener.protocol} takes {hostname}"
-            if owner is not gateway:
-                text += f" (ListenerSet {owner.namespace}/{owner.name})"
-            t.add("server", text, (owner.uri, listener.span))
-        attached = self._attached(taking)
-        self.tracer.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, {})
+        self._listener_steps(gateway, taking)
+        attached = self._attached(taking, ROUTE_KINDS)
         return self._virtual_host(attached, f"Gateway {gateway.namespace}/{gateway.name}")
 
+    def _listener_steps(self, gateway: KubernetesGateway, taking: list[tuple[Resource, GatewayListener]]) -> None:
+        for owner, listener in taking:
+            hostname = listener.hostname.value if listener.hostname is not None else "any host"
+            text = f"listener `{listener.name}` port {listener.port} {listener.protocol} takes {hostname}"
+            if (listener.protocol or "").upper() == "TLS":
+                text += f" ({listener.tls_mode or 'Terminate'})"
+            if owner is not gateway:
+                text += f" (ListenerSet {owner.namespace}/{owner.name})"
+            self.t.add("server", text, (owner.uri, listener.span))
+
+    def _connection(self, gateway: KubernetesGateway, on_port: list[tuple[Resource, GatewayListener]]) -> Trace:
+        """A connection to a TLS or TCP listener: a TLSRoute by its SNI (the request's host) at a passthrough
+        listener, else a TCPRoute (a TLS listener that terminates forwards the bytes)."""
+        t, req = self.t, self.request
+        port = req.effective_port
+        passthrough = [
+            (o, li)
+            for o, li in on_port
+            if (li.protocol or "").upper() == "TLS" and (li.tls_mode or "Terminate") == "Passthrough"
+        ]
+        terminating = [(o, li) for o, li in on_port if (li.protocol or "").upper() in ("TCP", "TLS")]
+        terminating = [pair for pair in terminating if pair not in passthrough]
+        if passthrough:
+            kind, listeners = "TLSRoute", passthrough
+            listeners = [
+                (o, li) for o, li in listeners if li.hostname is None or covers(li.hostname.value.lower(), req.host)
+            ]
+            if not listeners:
+                return t.end(
+                    REFUSED, f"no TLS listener on port {port} takes SNI `{req.host}`: the connection is closed"
+                )
+        elif terminating:
+            kind, listeners = "TCPRoute", terminating
+        else:
+            protocols = ", ".join(sorted({li.protocol or "?" for _, li in on_port}))
+            t.notes.append("UDP listeners (UDPRoute) are not modelled")
+            return t.end(UNKNOWN, f"the listeners on port {port} speak {protocols}, which the trace does not model")
+        self._listener_steps(gateway, listeners)
+        attached = self._attached(listeners, (kind,))
+        if kind == "TLSRoute":  # the most specific hostname that takes the SNI, as for HTTP
+            best = max((hostname_rank(h) for _, h in attached if covers(h, req.host)), default=None)
+            attached = [(r, h) for r, h in attached if covers(h, req.host) and hostname_rank(h) == best]
+        routes = sorted(dict.fromkeys(r for r, _ in attached), key=lambda r: (r.namespace, r.name))
+        if not routes:
+            what = f"SNI `{req.host}`" if kind == "TLSRoute" else f"port {port}"
+            return t.end(REFUSED, f"no {kind} attached to the listener takes {what}: the connection is closed")
+        if len(routes) > 1:
+            t.add(
+                "note",
+                f"{len(routes)} {kind}s take the connection: Istio uses the oldest, which files do not show "
+                "(traced: the first by namespace/name)",
+            )
+        route = routes[0]
+        found = self._node(route)
+        rules = [r for r in items(get(get(found[1], "spec"), "rules")) if isinstance(r, MappingNode)] if found else []
+        if found is None or not rules:
+            return t.end(UNKNOWN, f"{route.display} has no rule the trace can read")
+        rule = _Rule(route, found[0], rules[0], 0, None, None, 0)
+        t.add("route", f"{kind} {route.namespace}/{route.name} rules[0]", self._at(rule, rules[0]))
+        t.route.update(
+            {"tlsRoute" if kind == "TLSRoute" else "tcpRoute": f"{route.namespace}/{route.name}", "index": 0}
+        )
+        return self._backends(rule)
+
     def _takes(self, gateway: KubernetesGateway, port: int) -> bool:
-        """Whether an HTTP or HTTPS listener of the Gateway on the port takes the request's host."""
+        """Whether a listener of the Gateway on the port takes the request's host."""
         return any(
-            li.port == port
-            and (li.protocol or "").upper() in ("HTTP", "HTTPS")
-            and (li.hostname is None or covers(li.hostname.value.lower(), self.request.host))
+            li.port == port and (li.hostname is None or covers(li.hostname.value.lower(), self.request.host))
             for li in gateway.listeners
         )
 
@@ -350,11 +405,13 @@ class GatewayApiTrace:
                     found.append(r)
         return found
 
-    def _attached(self, taking: list[tuple[Resource, GatewayListener]]) -> list[tuple[KubernetesRoute, str]]:
-        """The HTTPRoutes attached to the listeners that take the host, each with the hostnames it serves
-        there; a route a listener refuses is a `skip` step."""
+    def _attached(
+        self, taking: list[tuple[Resource, GatewayListener]], kinds: tuple[str, ...]
+    ) -> list[tuple[KubernetesRoute, str]]:
+        """The routes of those kinds attached to the listeners that take the host, each with the hostnames
+        it serves there; a route a listener refuses is a `skip` step."""
         out: list[tuple[KubernetesRoute, str]] = []
-        for route in self._routes():
+        for route in self._routes(kinds):
             served: list[str] = []
             refusals: list[str] = []
             for parent in route.parents:

@@ -134,10 +134,10 @@ def test_a_host_no_listener_takes_is_404() -> None:
     assert "no listener on port 80 takes host `shop.example.org`" in result.summary
 
 
-def test_a_tls_listener_is_not_modelled() -> None:
+def test_a_passthrough_listener_takes_no_httproute() -> None:
     result = trace_via(route("r", "rules: [{backendRefs: [{name: web, port: 80}]}]"), "https://shop.example.com:8443/")
-    assert result.status == "unknown"
-    assert "speak TLS" in result.summary
+    assert result.status == "refused"
+    assert "no TLSRoute attached to the listener takes SNI `shop.example.com`" in result.summary
 
 
 def test_the_gateway_is_cited_and_a_missing_one_says_so() -> None:
@@ -594,7 +594,7 @@ spec: {controllerName: acme.io/gateway-controller}
     assert result.status == "routed"
     assert any(s.kind == "note" and "2 Gateways are named infra/edge" in s.text for s in result.steps)
     acme = run(files, "GET", "https://shop.example.com:9443/", via="infra/edge")
-    assert acme.status == "unknown"
+    assert acme.status == "refused"  # a TLS listener that terminates, and no TCPRoute
     assert any("GatewayClass `acme` belongs to acme.io/gateway-controller, not Istio" in n for n in acme.notes)
 
 
@@ -680,3 +680,70 @@ def test_grpc_rule_lenses_show_the_methods() -> None:
     ]
     argument = http_route_trace_argument(index, grpc)
     assert argument is not None and (argument["method"], argument["url"]) == ("POST", "http://grpc.example.com/")
+
+
+# ---- TLSRoute and TCPRoute -------------------------------------------------------------------------------
+
+L4_GATEWAY = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: passthrough
+    port: 443
+    protocol: TLS
+    hostname: "*.example.com"
+    tls: {mode: Passthrough}
+    allowedRoutes: {namespaces: {from: All}}
+  - name: db
+    port: 5432
+    protocol: TCP
+    allowedRoutes: {namespaces: {from: All}}
+  - name: dns
+    port: 53
+    protocol: UDP
+    allowedRoutes: {namespaces: {from: All}}
+"""
+
+
+def l4_route(kind: str, name: str, body: str) -> str:
+    return route(name, body).replace(
+        "gateway.networking.k8s.io/v1\nkind: HTTPRoute", f"gateway.networking.k8s.io/v1alpha2\nkind: {kind}"
+    )
+
+
+def trace_l4(routes: str, url: str) -> Trace:
+    return run({"apps.yaml": APPS, "gateway.yaml": L4_GATEWAY, "routes.yaml": routes}, "GET", url, via="infra/edge")
+
+
+TLS_ROUTES = l4_route(
+    "TLSRoute", "wide", "hostnames: ['*.example.com']\nrules: [{backendRefs: [{name: web, port: 80}]}]"
+) + l4_route(
+    "TLSRoute",
+    "api",
+    "hostnames: [api.example.com]\n"
+    "rules: [{backendRefs: [{name: api, port: 8080, weight: 1}, {name: search, port: 80, weight: 3}]}]",
+)
+
+
+def test_a_passthrough_listener_sends_the_connection_to_the_tlsroute_of_its_sni() -> None:
+    result = trace_l4(TLS_ROUTES, "https://api.example.com/")
+    assert result.route == {"tlsRoute": "shop/api", "index": 0}
+    assert hosts(result) == [("api.shop.svc.cluster.local", 25.0), ("search.shop.svc.cluster.local", 75.0)]
+    assert matched_l4(trace_l4(TLS_ROUTES, "https://www.example.com/")) == "shop/wide"
+    closed = trace_l4(TLS_ROUTES, "https://www.example.org/")
+    assert closed.status == "refused" and "takes SNI `www.example.org`" in closed.summary
+
+
+def matched_l4(result: Trace) -> str | None:
+    return result.route.get("tlsRoute") or result.route.get("tcpRoute")
+
+
+def test_a_tcp_listener_forwards_to_its_tcproute_and_udp_is_not_modelled() -> None:
+    tcp = l4_route("TCPRoute", "db", "rules: [{backendRefs: [{name: api, port: 8080}]}]")
+    result = trace_l4(tcp, "http://db.example.com:5432/")
+    assert (result.status, matched_l4(result)) == ("routed", "shop/db"), text(result)
+    assert trace_l4("", "http://db.example.com:5432/").status == "refused"
+    assert trace_l4(tcp, "http://dns.example.com:53/").status == "unknown"
