@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from istio_lsp.checks import analyze_text, check_file
 from istio_lsp.findings import Finding
 from istio_lsp.index import WorkspaceIndex
@@ -17,7 +19,13 @@ def index_of(files: dict[str, str]) -> WorkspaceIndex:
 
 
 def run(
-    files: dict[str, str], method: str, url: str, *, via: str | None = None, source: str | None = None, headers=()
+    files: dict[str, str],
+    method: str,
+    url: str,
+    *,
+    via: str | None = None,
+    source: str | None = None,
+    headers: Iterable[str] = (),
 ) -> Trace:
     index = index_of(files)
     texts = {f"file:///ws/{name}": text for name, text in files.items()}

@@ -90,7 +90,7 @@ def test_subset_matching_no_pod_is_503_and_reported() -> None:
     }
     result = run(files, "GET", "http://reviews:9080/", source="shop/frontend")
     assert result.status == "503" and result.targets[0].rule == "subset-matches-no-workload", text(result)
-    subset_line = next(s.span.start_line for s in result.steps if s.kind == "503")
+    subset_line = next(s.span.start_line for s in result.steps if s.kind == "503" and s.span is not None)
     reported = [f for f in findings(files) if f.code == "subset-matches-no-workload"]
     assert [f.span.start_line for f in reported] == [subset_line]
 
