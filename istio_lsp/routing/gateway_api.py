@@ -10,6 +10,8 @@ HTTPRoute applies: a Gateway API Gateway (`--via`) and a Service parentRef for m
 (`--from`, GAMMA). The destinations are then followed as a VirtualService's are (`Tracer._target`).
 A GRPCRoute is the same with its `method` match read as the path `/service/method` (a gRPC request is
 `POST /package.Service/Method`); Istio keeps its rules apart from the HTTPRoutes' of the same host.
+A connection to a TLS listener in Passthrough mode goes to the TLSRoute of its SNI, one to a TCP (or
+terminating TLS) listener to its TCPRoute.
 """
 
 from __future__ import annotations
@@ -260,7 +262,7 @@ def effective_hostnames(route: KubernetesRoute, listener: GatewayListener | None
 
 
 class GatewayApiTrace:
-    """The part of a trace that runs through HTTPRoutes, on the tracer's request and trace."""
+    """The part of a trace that runs through Gateway API routes, on the tracer's request and trace."""
 
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
