@@ -173,9 +173,9 @@ def _trace_parser(commands: Any) -> None:
         help="show where Istio sends a request, from the files: gateway, route, destinations, pods",
         description="Trace a request through the Istio configuration of PATHs (default: .). Exit status: 0 when "
         "the request is routed (or redirected, answered directly, aborted by fault injection, passed through), 1 "
-        "when it ends in 404, 500, 502 or 503 (also when only some of its weighted destinations give 503 or 500) "
-        "or the connection is refused, 2 on a usage error or when the trace cannot start (an unknown gateway or "
-        "workload).",
+        "when it ends in 403, 404, 500, 502 or 503 (also when only some of its weighted destinations give 503, 500 "
+        "or 403) or the connection is refused, 2 on a usage error or when the trace cannot start (an unknown "
+        "gateway or workload).",
     )
     trace.add_argument("method", metavar="METHOD", help="HTTP method, e.g. GET")
     trace.add_argument("url", metavar="URL", help="e.g. http://shop.example.com/api/v2/items?page=2")
@@ -282,7 +282,7 @@ def _workspace(
 
 
 def _trace(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Index the paths as `check` does, trace one request, print it; 1 when it ends in 404, 500 or 503."""
+    """Index the paths as `check` does, trace one request, print it; 1 when it ends in 403, 404, 500 or 503."""
     from istio_lsp.routing import parse_request, parse_source, trace
     from istio_lsp.routing.render import as_text
 

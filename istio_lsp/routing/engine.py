@@ -46,6 +46,7 @@ from istio_lsp.model.resources import (
     Workload,
 )
 from istio_lsp.model.serving import meets, readings, server_entry
+from istio_lsp.routing import authorization
 from istio_lsp.routing.gateway_api import GatewayApiTrace
 from istio_lsp.routing.matching import (
     Where,
@@ -60,13 +61,10 @@ from istio_lsp.routing.outcome import (
     DIRECT,
     FAULT,
     NOT_FOUND,
-    PARTLY_FAILED,
-    PARTLY_UNAVAILABLE,
     PASSTHROUGH,
     REDIRECT,
     REFUSED,
     ROUTED,
-    SERVER_ERROR,
     UNAVAILABLE,
     UNKNOWN,
     Step,
@@ -141,6 +139,8 @@ class Tracer:
         self.domain = index.settings.cluster_domain
         self.where = Where(None, source.namespace, dict(source.labels))
         self.missing_code = 503  # what a destination that does not exist answers (500 for a Gateway API backend)
+        self.client: Workload | None = None  # the source workload, when the trace starts from a known one
+        self.request_less = False  # following a destination without a request (hover): no authorization
 
     def at(self, doc: YamlDocument, node: Node | None, resource: Resource) -> tuple[str, Span | None]:
         return resource.uri, doc.span_of(node) if node is not None else resource.name_span
@@ -267,6 +267,7 @@ class Tracer:
             if not found:
                 return t.end(UNKNOWN, f"no workload {src.namespace}/{src.name} in the workspace: nothing to trace")
             self.where = Where(None, src.namespace, dict(found[0].pod_labels))
+            self.client = found[0]
             t.add("source", f"sidecar of {found[0].display} sends {req.method} {req.url}", found[0])
         else:
             what = f"pods labelled {src.label}" if src.labels else f"a workload of namespace {src.namespace}"
@@ -899,6 +900,52 @@ class Tracer:
         for w in picked:
             replicas = f" ({w.replicas} replica{'s' if w.replicas != 1 else ''})" if w.replicas is not None else ""
             t.add("pods", f"{w.display}{replicas}", w, 1)
+        self._authorize(picked, services, target)
+
+    def _authorize(self, picked: list[Workload], services: list[Service], target: Target) -> None:
+        """The AuthorizationPolicies of the destination's sidecars: a request they refuse gets 403."""
+        t, req = self.trace, self.request
+        if self.request_less:
+            return
+        rewrite = t.route.get("rewrite") or {}
+        host = str(rewrite.get("authority") or req.host)
+        seen = authorization.Request(
+            method=req.method,
+            host=host,
+            authority=host if host != req.host else req.authority,
+            path=str(rewrite.get("uri") or req.path),
+            port=_target_port(services, target.port),
+            headers=req.headers,
+        )
+        caller = authorization.caller_of(self.where.namespace, self.client, self.domain)
+        decisions: list[authorization.Decision] = []
+        for workload in picked:
+            policies = []
+            for policy in authorization.applicable(self.index, workload):
+                found = self.docs.node(policy)
+                if found is not None:
+                    policies.append((policy, *found))
+            decision = authorization.decide(policies, seen, caller)
+            if decision is not None:
+                decisions.append(decision)
+        if not decisions:
+            return
+        decision = next((d for d in decisions if d.allowed is False), None) or next(
+            (d for d in decisions if d.allowed is None), decisions[0]
+        )
+        where = (decision.policy.uri, decision.span) if decision.policy is not None else None
+        if decision.allowed is False and len(decisions) == len(picked) and all(d.allowed is False for d in decisions):
+            target.status, target.reason = "403", decision.reason
+            t.add("403", decision.reason, where, 1)
+        elif decision.allowed is False:
+            t.add("authz", f"some of the pods refuse it: {decision.reason}", where, 1)
+        elif decision.allowed is None:
+            t.add("unknown", f"authorization: {decision.reason}", where, 1)
+            t.notes.append(
+                "whether the destination's AuthorizationPolicies let the request in depends on what it does not show"
+            )
+        else:
+            t.add("authz", decision.reason, where, 1)
 
     def _conclude(self, targets: list[Target]) -> Trace:
         t = self.trace
@@ -906,19 +953,19 @@ class Tracer:
         if t.status == FAULT:
             return t
         live = [x for x in targets if x.share > 0]
-        # 503: no endpoints behind a destination; 500: a Gateway API backend Istio drops
-        bad = [x for x in live if x.status in ("503", "500")]
+        # 503: no endpoints behind a destination; 500: a Gateway API backend Istio drops; 403: authorization
+        bad = [x for x in live if x.status in ("503", "500", "403")]
         failing = sum((x.share for x in bad), Fraction(0))
         shown = "; ".join(_shown(x) for x in live)
-        code = 503 if any(x.status == "503" for x in bad) else 500
+        code = next(int(c) for c in ("503", "500", "403") if any(x.status == c for x in bad)) if bad else 0
         if failing == 1:
             reasons = "; ".join(dict.fromkeys(x.reason for x in bad))
-            return t.end(UNAVAILABLE if code == 503 else SERVER_ERROR, reasons, code)
+            return t.end(str(code), reasons, code)
         if failing > 0:
             rest = "; ".join(_shown(x) for x in live if x not in bad)
             why = "; ".join(f"{_shown(x)}: {x.reason}" for x in bad)
-            partly = PARTLY_UNAVAILABLE if code == 503 else PARTLY_FAILED
-            return t.end(partly, f"{percent(failing)} of requests get {code} ({why}); routed: {rest}", None)
+            codes = " or ".join(dict.fromkeys(x.status for x in bad))
+            return t.end(f"partly-{code}", f"{percent(failing)} of requests get {codes} ({why}); routed: {rest}", None)
         if any(x.status == "unknown" for x in live):
             t.notes.append("part of the path lies outside the workspace (see `unknown` steps)")
         return t.end(ROUTED, shown)
@@ -962,7 +1009,7 @@ def follow_destination(
     backend is followed with a stand-in VirtualService (`gateway_api.referrer_stand_in`) and 500 as
     what a missing backend answers."""
     tracer = Tracer(index, lambda _uri: None, Request(host=host), Source("mesh", vs.namespace))
-    tracer.missing_code = missing_code
+    tracer.missing_code, tracer.request_less = missing_code, True
     target = tracer._target(vs, host, subset, port, Fraction(1), None)
     return target, tracer.trace.steps[1:]  # without the `destination` line itself
 
@@ -1035,3 +1082,15 @@ def _flat(node: Node | None, prefix: str = "", budget: int = 12) -> str:
 
     walk(node, prefix)
     return ", ".join(out[:budget]) + (", …" if len(out) > budget else "")
+
+
+def _target_port(services: list[Service], port: int | None) -> int | None:
+    """The port the destination's pods receive on: the Service port's numeric `targetPort` (None: a named
+    one, which only the pods' container ports resolve)."""
+    for service in services:
+        for item in service.ports:
+            if item.port == port:
+                if item.target_port is None:
+                    return port
+                return int(item.target_port) if item.target_port.isdigit() else None
+    return port

@@ -65,7 +65,20 @@ ROUTED, REDIRECT, DIRECT, FAULT = "routed", "redirect", "direct-response", "faul
 NOT_FOUND, UNAVAILABLE, PARTLY_UNAVAILABLE, REFUSED, UNKNOWN = "404", "503", "partly-503", "refused", "unknown"
 BLOCKED, PASSTHROUGH = "502", "passthrough"  # a host the source's Sidecar does not import
 SERVER_ERROR, PARTLY_FAILED = "500", "partly-500"  # Gateway API: a rule without a usable backend
-FAILED = frozenset({NOT_FOUND, UNAVAILABLE, PARTLY_UNAVAILABLE, REFUSED, BLOCKED, SERVER_ERROR, PARTLY_FAILED})
+FORBIDDEN, PARTLY_FORBIDDEN = "403", "partly-403"  # an AuthorizationPolicy of the destination refuses it
+FAILED = frozenset(
+    {
+        NOT_FOUND,
+        UNAVAILABLE,
+        PARTLY_UNAVAILABLE,
+        REFUSED,
+        BLOCKED,
+        SERVER_ERROR,
+        PARTLY_FAILED,
+        FORBIDDEN,
+        PARTLY_FORBIDDEN,
+    }
+)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from istio_lsp.routing.outcome import Step, Trace
 
-_MARKS = {"503": "✗", "500": "✗", "unknown": "?", "warning": "!", "skip": "·"}
+_MARKS = {"503": "✗", "500": "✗", "403": "✗", "unknown": "?", "warning": "!", "skip": "·"}
 
 
 def as_text(result: Trace, shown: Callable[[str], str]) -> str:
