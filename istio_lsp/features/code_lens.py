@@ -1,6 +1,6 @@
 """Code lenses: what a subset matches and who uses it; how a weighted route splits traffic; what each
-HTTP route (and HTTPRoute rule) matches, and a "Trace a request…" lens on each VirtualService and
-HTTPRoute (the `istioLsp.trace` command)."""
+HTTP route (and HTTPRoute or GRPCRoute rule) matches, and a "Trace a request…" lens on each
+VirtualService, HTTPRoute and GRPCRoute (the `istioLsp.trace` command)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from istio_lsp.features.locate import Convert
 from istio_lsp.features.references import subset_usages
 from istio_lsp.index import WorkspaceIndex
 from istio_lsp.index.resolve import services_for_rule, subset_workloads
-from istio_lsp.model.hosts import gateway_key
+from istio_lsp.model.hosts import gateway_key, namespaces_match
 from istio_lsp.model.resources import (
     Destination,
     DestinationRule,
@@ -138,7 +138,7 @@ def http_route_trace_argument(index: WorkspaceIndex, route: KubernetesRoute) -> 
         listeners = [
             li
             for g in index.named(parent.name.value)
-            if isinstance(g, KubernetesGateway) and g.namespace == namespace
+            if isinstance(g, KubernetesGateway) and namespaces_match(g.namespace, namespace)
             for li in g.listeners
             if (li.protocol or "").upper() in ("HTTP", "HTTPS")
             and (parent.section_name is None or li.name == parent.section_name.value)
