@@ -656,10 +656,10 @@ class GatewayApiTrace:
         name = scalar(get(ref, "name")) or "?"
         namespace = scalar(get(ref, "namespace")) or route.namespace
         share = "100%"
-        percent = scalar(get(node, "percent"))
+        given = scalar(get(node, "percent"))
         fraction = get(node, "fraction")
-        if percent is not None:
-            share = f"{percent}%"
+        if given is not None:
+            share = f"{given}%"
         elif fraction is not None:
             numerator = _int(scalar(get(fraction, "numerator"))) or 0
             denominator = _int(scalar(get(fraction, "denominator"))) or 100
