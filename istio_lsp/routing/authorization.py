@@ -30,6 +30,7 @@ class Caller:
 
     namespace: str | None
     principal: str | None  # `<trust domain>/ns/<namespace>/sa/<service account>`, from the mTLS certificate
+    external: bool = False  # a client outside the mesh (at an ingress gateway): no peer identity at all
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,8 @@ def _source(node: Node | None, request: Request, caller: Caller) -> Tri:
         if positive in readings:
             got = readings[positive][0]
             found: Tri = None if got is None else any(_string_match(v, got) for v in values)
+            if caller.external:  # no mTLS peer: no principal or namespace to match, not even `*`
+                found = False
         elif positive == "requestPrincipals":
             found = None if jwt else False  # without a token there is no request principal
         else:  # ipBlocks, remoteIpBlocks: the client's address is not known
@@ -210,6 +213,8 @@ def _condition(node: Node, request: Request, caller: Caller) -> Tri:
         got = request.headers.get(key[len("request.headers[") : -1].lower())
         if got is None:  # an absent header matches no value, and every notValue
             return _all([False if values else None, True if not_values else None])
+    elif key in ("source.namespace", "source.principal") and caller.external:
+        return False if values else None
     elif key == "source.namespace":
         got = caller.namespace
     elif key == "source.principal":

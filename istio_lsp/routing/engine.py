@@ -23,6 +23,7 @@ from istio_lsp.index.resolve import (
     resolve_host,
     selected_workloads,
     subset_selects,
+    workloads_matching,
 )
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.extract import resource_nodes
@@ -60,6 +61,7 @@ from istio_lsp.routing.outcome import (
     BLOCKED,
     DIRECT,
     FAULT,
+    FORBIDDEN,
     NOT_FOUND,
     PASSTHROUGH,
     REDIRECT,
@@ -173,6 +175,9 @@ class Tracer:
         gateway = gateways[0]
         self.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, dict(gateway.selector))
         t.add("source", f"Gateway {gateway.namespace}/{gateway.name} takes {req.method} {req.url}", gateway)
+        # the gateway's pods, when the files hold them: their service account is the caller's identity
+        pods = workloads_matching(self.index, dict(gateway.selector), None)
+        self.client = pods[0] if len(pods) == 1 else None
         port = req.effective_port
         on_port = [s for s in gateway.servers if s.port == port]
         if not on_port:
@@ -201,6 +206,9 @@ class Tracer:
             f"server {server.name or ''} port {port} {protocol} accepts host `{entry}`".replace("server  ", "server "),
             (gateway.uri, server.span),
         )
+        refused = self._gateway_authorize()
+        if refused is not None:
+            return refused
         if server.https_redirect and req.scheme == "http":
             location = f"https://{req.host}{req.path}"
             t.add("redirect", f"tls.httpsRedirect: 301 to {location}", (gateway.uri, server.span))
@@ -902,6 +910,32 @@ class Tracer:
             t.add("pods", f"{w.display}{replicas}", w, 1)
         self._authorize(picked, services, target)
 
+    def _gateway_authorize(self) -> Trace | None:
+        """The ingress gateway's own AuthorizationPolicies, before it routes: a client from outside the
+        mesh has no peer identity. None: the request goes on."""
+        if self.client is None:
+            return None
+        policies = []
+        for policy in authorization.applicable(self.index, self.client):
+            found = self.docs.node(policy)
+            if found is not None:
+                policies.append((policy, *found))
+        req = self.request
+        seen = authorization.Request(req.method, req.host, req.authority, req.path, req.effective_port, req.headers)
+        decision = authorization.decide(policies, seen, authorization.Caller(None, None, external=True))
+        if decision is None:
+            return None
+        t = self.trace
+        where = (decision.policy.uri, decision.span) if decision.policy is not None else None
+        if decision.allowed is False:
+            t.add("403", f"the gateway's pods: {decision.reason}", where)
+            return t.end(FORBIDDEN, f"the ingress gateway refuses it: {decision.reason}", 403)
+        if decision.allowed is None:
+            t.add("unknown", f"authorization at the gateway: {decision.reason}", where)
+        else:
+            t.add("authz", f"at the gateway: {decision.reason}", where)
+        return None
+
     def _authorize(self, picked: list[Workload], services: list[Service], target: Target) -> None:
         """The AuthorizationPolicies of the destination's sidecars: a request they refuse gets 403."""
         t, req = self.trace, self.request
@@ -917,7 +951,12 @@ class Tracer:
             port=_target_port(services, target.port),
             headers=req.headers,
         )
-        caller = authorization.caller_of(self.where.namespace, self.client, self.domain)
+        if self.client is not None:
+            caller = authorization.caller_of(self.client.namespace, self.client, self.domain)
+        elif self.source.kind == "gateway":  # gateway pods not in the files: neither namespace nor identity known
+            caller = authorization.Caller(None, None)
+        else:
+            caller = authorization.caller_of(self.where.namespace, None, self.domain)
         decisions: list[authorization.Decision] = []
         for workload in picked:
             policies = []

@@ -139,3 +139,71 @@ spec:
     internal = policy('  rules: [{to: [{operation: {paths: ["/internal/*"], ports: ["8080"]}}]}]\n')
     assert call(internal + routes).status == "routed"
     assert call(internal).status == "403"  # not rewritten: /api/items
+
+
+INGRESS = """\
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: public, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [shop.example.com]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shop, namespace: shop}
+spec:
+  hosts: [shop.example.com]
+  gateways: [public]
+  http: [{route: [{destination: {host: api}}]}]
+"""
+
+GATEWAY_PODS = """\
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  template:
+    metadata: {labels: {istio: ingressgateway}}
+    spec: {serviceAccountName: istio-ingressgateway-service-account, containers: [{name: istio-proxy, image: proxy}]}
+"""
+
+FROM_THE_GATEWAY = policy(
+    "  rules:\n"
+    "  - from: [{source: {principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]}}]\n"
+)
+
+
+def ingress(files: str, url: str = "http://shop.example.com/") -> Trace:
+    return run({"ws.yaml": WORKSPACE + INGRESS + files}, "GET", url, via="shop/public")
+
+
+def test_requests_from_the_ingress_gateway_carry_its_identity_when_its_pods_are_in_the_files() -> None:
+    known = ingress(FROM_THE_GATEWAY + GATEWAY_PODS)
+    assert known.status == "routed"
+    assert any(s.kind == "authz" and s.text == "allowed by AuthorizationPolicy shop/api rule #0" for s in known.steps)
+    unknown = ingress(FROM_THE_GATEWAY)  # the Gateway resource is in `shop`, its pods elsewhere: who is not known
+    assert unknown.status == "routed" and any(s.kind == "unknown" for s in unknown.steps), text(unknown)
+    from_shop = policy("  rules: [{from: [{source: {namespaces: [shop]}}]}]\n")
+    assert ingress(from_shop + GATEWAY_PODS).status == "403"  # the pods run in istio-system
+
+
+def test_the_gateways_own_policies_see_a_client_without_identity() -> None:
+    gateway_policy = """\
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+"""
+    denied = ingress(
+        policy(gateway_policy, name="no-admin", namespace="istio-system") + GATEWAY_PODS,
+        "http://shop.example.com/admin",
+    )
+    assert (denied.status, denied.code) == ("403", 403)
+    assert "the ingress gateway refuses it: AuthorizationPolicy istio-system/no-admin (DENY) rule #0" in denied.summary
+    mesh_only = (
+        "  selector: {matchLabels: {istio: ingressgateway}}\n  rules: [{from: [{source: {namespaces: ['*']}}]}]\n"
+    )
+    assert ingress(policy(mesh_only, name="mesh-only", namespace="istio-system") + GATEWAY_PODS).status == "403"
