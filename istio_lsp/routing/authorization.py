@@ -72,6 +72,24 @@ def applicable(index: WorkspaceIndex, workload: Workload) -> list[SelectorPolicy
     return found
 
 
+def attached_to_gateway(index: WorkspaceIndex, namespace: str, name: str) -> list[SelectorPolicy]:
+    """The AuthorizationPolicies whose `targetRefs` name a Gateway API Gateway: those its pods enforce."""
+    found: list[SelectorPolicy] = []
+    for policy in index.of_kind(namespace, "AuthorizationPolicy"):
+        if not isinstance(policy, SelectorPolicy) or not policy.api_version.startswith("security.istio.io/"):
+            continue
+        if not namespaces_match(policy.namespace, namespace):
+            continue
+        names = {
+            ref.name.value
+            for ref in policy.target_refs
+            if ref.kind == "Gateway" and ref.group == "gateway.networking.k8s.io" and ref.name is not None
+        }
+        if name in names and policy not in found:
+            found.append(policy)
+    return found
+
+
 def decide(
     policies: Iterable[tuple[SelectorPolicy, YamlDocument, MappingNode]], request: Request, caller: Caller
 ) -> Decision | None:

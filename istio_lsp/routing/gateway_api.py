@@ -45,8 +45,9 @@ from istio_lsp.model.resources import (
     Resource,
     VirtualService,
 )
+from istio_lsp.routing import authorization
 from istio_lsp.routing.matching import Where, full_match
-from istio_lsp.routing.outcome import NOT_FOUND, REDIRECT, REFUSED, SERVER_ERROR, UNKNOWN, Target, Trace
+from istio_lsp.routing.outcome import FORBIDDEN, NOT_FOUND, REDIRECT, REFUSED, SERVER_ERROR, UNKNOWN, Target, Trace
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument
 from istio_lsp.syntax.nodes import get, items, scalar
 
@@ -305,6 +306,9 @@ class GatewayApiTrace:
             ports = ", ".join(sorted({str(li.port) for o in owners for li in _listeners(o) if li.port is not None}))
             return t.end(REFUSED, f"no listener of the Gateway is on port {port} (it has {ports or 'none'})")
         self.tracer.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, {})
+        refused = self._authorize(gateway)
+        if refused is not None:
+            return refused
         http = [(o, li) for o, li in on_port if (li.protocol or "").upper() in ("HTTP", "HTTPS")]
         if not http:
             return self._connection(gateway, on_port)
@@ -315,6 +319,27 @@ class GatewayApiTrace:
         self._listener_steps(gateway, taking)
         attached = self._attached(taking, ROUTE_KINDS)
         return self._virtual_host(attached, f"Gateway {gateway.namespace}/{gateway.name}")
+
+    def _authorize(self, gateway: KubernetesGateway) -> Trace | None:
+        """The AuthorizationPolicies attached to the Gateway (`targetRefs`), which its pods enforce before
+        routing, for a client without peer identity. None: the request goes on."""
+        policies = []
+        for policy in authorization.attached_to_gateway(self.tracer.index, gateway.namespace, gateway.name):
+            found = self.tracer.docs.node(policy)
+            if found is not None:
+                policies.append((policy, *found))
+        req = self.request
+        seen = authorization.Request(req.method, req.host, req.authority, req.path, req.effective_port, req.headers)
+        decision = authorization.decide(policies, seen, authorization.Caller(None, None, external=True))
+        if decision is None:
+            return None
+        t = self.t
+        where = (decision.policy.uri, decision.span) if decision.policy is not None else None
+        if decision.allowed is False:
+            t.add("403", f"the Gateway's pods: {decision.reason}", where)
+            return t.end(FORBIDDEN, f"the Gateway refuses it: {decision.reason}", 403)
+        t.add("unknown" if decision.allowed is None else "authz", f"at the Gateway: {decision.reason}", where)
+        return None
 
     def _listener_steps(self, gateway: KubernetesGateway, taking: list[tuple[Resource, GatewayListener]]) -> None:
         for owner, listener in taking:

@@ -207,3 +207,32 @@ def test_the_gateways_own_policies_see_a_client_without_identity() -> None:
         "  selector: {matchLabels: {istio: ingressgateway}}\n  rules: [{from: [{source: {namespaces: ['*']}}]}]\n"
     )
     assert ingress(policy(mesh_only, name="mesh-only", namespace="istio-system") + GATEWAY_PODS).status == "403"
+
+
+def test_policies_attached_to_a_gateway_api_gateway_run_before_its_routes() -> None:
+    gateway = """\
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: shop}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: shop}
+spec:
+  parentRefs: [{name: edge}]
+  rules: [{backendRefs: [{name: api, port: 80}]}]
+"""
+    attached = """\
+  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: edge}]
+  action: DENY
+  rules: [{to: [{operation: {methods: [DELETE]}}]}]
+"""
+    files = {"ws.yaml": WORKSPACE + gateway + policy(attached, name="read-only")}
+    assert run(files, "GET", "http://shop.example.com/", via="shop/edge").status == "routed"
+    refused = run(files, "DELETE", "http://shop.example.com/", via="shop/edge")
+    assert (refused.status, refused.code) == ("403", 403)
+    assert refused.summary.startswith("the Gateway refuses it: AuthorizationPolicy shop/read-only (DENY) rule #0")
