@@ -911,30 +911,36 @@ class Tracer:
         self._authorize(picked, services, target)
 
     def _gateway_authorize(self) -> Trace | None:
-        """The ingress gateway's own AuthorizationPolicies, before it routes: a client from outside the
-        mesh has no peer identity. None: the request goes on."""
+        """The ingress gateway's own AuthorizationPolicies (when its pods are in the files). None: go on."""
         if self.client is None:
             return None
-        policies = []
-        for policy in authorization.applicable(self.index, self.client):
-            found = self.docs.node(policy)
-            if found is not None:
-                policies.append((policy, *found))
+        return self.authorize_at_gateway(authorization.applicable(self.index, self.client), "the ingress gateway")
+
+    def authorize_at_gateway(self, policies: list[SelectorPolicy], who: str) -> Trace | None:
+        """Policies a gateway's pods enforce before routing, for a client from outside the mesh (no peer
+        identity): the 403 when they refuse the request, else None (the request goes on)."""
         req = self.request
         seen = authorization.Request(req.method, req.host, req.authority, req.path, req.effective_port, req.headers)
-        decision = authorization.decide(policies, seen, authorization.Caller(None, None, external=True))
+        external = authorization.Caller(None, None, external=True)
+        decision = authorization.decide(self.policy_trees(policies), seen, external)
         if decision is None:
             return None
         t = self.trace
         where = (decision.policy.uri, decision.span) if decision.policy is not None else None
         if decision.allowed is False:
-            t.add("403", f"the gateway's pods: {decision.reason}", where)
-            return t.end(FORBIDDEN, f"the ingress gateway refuses it: {decision.reason}", 403)
-        if decision.allowed is None:
-            t.add("unknown", f"authorization at the gateway: {decision.reason}", where)
-        else:
-            t.add("authz", f"at the gateway: {decision.reason}", where)
+            t.add("403", f"{who}'s pods: {decision.reason}", where)
+            return t.end(FORBIDDEN, f"{who} refuses it: {decision.reason}", 403)
+        t.add("unknown" if decision.allowed is None else "authz", f"at {who}: {decision.reason}", where)
         return None
+
+    def policy_trees(self, policies: list[SelectorPolicy]) -> list[tuple[SelectorPolicy, YamlDocument, MappingNode]]:
+        """The policies with their parse trees (those the trace can read again)."""
+        out = []
+        for policy in policies:
+            found = self.docs.node(policy)
+            if found is not None:
+                out.append((policy, *found))
+        return out
 
     def _authorize(self, picked: list[Workload], services: list[Service], target: Target) -> None:
         """The AuthorizationPolicies of the destination's sidecars: a request they refuse gets 403."""
@@ -959,11 +965,7 @@ class Tracer:
             caller = authorization.caller_of(self.where.namespace, None, self.domain)
         decisions: list[authorization.Decision] = []
         for workload in picked:
-            policies = []
-            for policy in authorization.applicable(self.index, workload):
-                found = self.docs.node(policy)
-                if found is not None:
-                    policies.append((policy, *found))
+            policies = self.policy_trees(authorization.applicable(self.index, workload))
             decision = authorization.decide(policies, seen, caller)
             if decision is not None:
                 decisions.append(decision)

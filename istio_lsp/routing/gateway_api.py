@@ -47,7 +47,7 @@ from istio_lsp.model.resources import (
 )
 from istio_lsp.routing import authorization
 from istio_lsp.routing.matching import Where, full_match
-from istio_lsp.routing.outcome import FORBIDDEN, NOT_FOUND, REDIRECT, REFUSED, SERVER_ERROR, UNKNOWN, Target, Trace
+from istio_lsp.routing.outcome import NOT_FOUND, REDIRECT, REFUSED, SERVER_ERROR, UNKNOWN, Target, Trace
 from istio_lsp.syntax import MappingNode, Node, Span, YamlDocument
 from istio_lsp.syntax.nodes import get, items, scalar
 
@@ -322,24 +322,9 @@ class GatewayApiTrace:
 
     def _authorize(self, gateway: KubernetesGateway) -> Trace | None:
         """The AuthorizationPolicies attached to the Gateway (`targetRefs`), which its pods enforce before
-        routing, for a client without peer identity. None: the request goes on."""
-        policies = []
-        for policy in authorization.attached_to_gateway(self.tracer.index, gateway.namespace, gateway.name):
-            found = self.tracer.docs.node(policy)
-            if found is not None:
-                policies.append((policy, *found))
-        req = self.request
-        seen = authorization.Request(req.method, req.host, req.authority, req.path, req.effective_port, req.headers)
-        decision = authorization.decide(policies, seen, authorization.Caller(None, None, external=True))
-        if decision is None:
-            return None
-        t = self.t
-        where = (decision.policy.uri, decision.span) if decision.policy is not None else None
-        if decision.allowed is False:
-            t.add("403", f"the Gateway's pods: {decision.reason}", where)
-            return t.end(FORBIDDEN, f"the Gateway refuses it: {decision.reason}", 403)
-        t.add("unknown" if decision.allowed is None else "authz", f"at the Gateway: {decision.reason}", where)
-        return None
+        routing. None: the request goes on."""
+        policies = authorization.attached_to_gateway(self.tracer.index, gateway.namespace, gateway.name)
+        return self.tracer.authorize_at_gateway(policies, "the Gateway")
 
     def _listener_steps(self, gateway: KubernetesGateway, taking: list[tuple[Resource, GatewayListener]]) -> None:
         for owner, listener in taking:
