@@ -182,6 +182,12 @@ class RouteModel(_Model):
     grpc_route: StrictStr | None = Field(
         None, description="The GRPCRoute of the matched rule (Gateway API): `namespace/name` or `name`."
     )
+    tls_route: StrictStr | None = Field(
+        None, description="The TLSRoute that takes the connection (Gateway API): `namespace/name` or `name`."
+    )
+    tcp_route: StrictStr | None = Field(
+        None, description="The TCPRoute that takes the connection (Gateway API): `namespace/name` or `name`."
+    )
     name: StrictStr | None = Field(None, description="The matched route's (or HTTPRoute rule's) `name`.")
 
 

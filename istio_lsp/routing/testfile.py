@@ -254,7 +254,7 @@ def _contains(key: str, expected: Any, got: Any) -> bool:
         return wanted is not None and wanted == parse_duration(str(got))
     if key == "retryOn":
         return _conditions(str(expected)) == _conditions(str(got))
-    if key in ("virtualService", "httpRoute", "grpcRoute"):
+    if key in ("virtualService", "httpRoute", "grpcRoute", "tlsRoute", "tcpRoute"):
         return expected == got or ("/" not in str(expected) and str(got).endswith(f"/{expected}"))
     try:
         return float(_text(expected)) == float(_text(got))

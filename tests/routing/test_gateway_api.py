@@ -747,3 +747,29 @@ def test_a_tcp_listener_forwards_to_its_tcproute_and_udp_is_not_modelled() -> No
     assert (result.status, matched_l4(result)) == ("routed", "shop/db"), text(result)
     assert trace_l4("", "http://db.example.com:5432/").status == "refused"
     assert trace_l4(tcp, "http://dns.example.com:53/").status == "unknown"
+
+
+def test_a_routing_test_names_the_tlsroute_that_takes_the_connection() -> None:
+    from istio_lsp.routing.testfile import read_tests, run_case
+    from tests.routing.helpers import index_of
+
+    files = {"apps.yaml": APPS, "gateway.yaml": L4_GATEWAY, "routes.yaml": TLS_ROUTES}
+    texts = {f"file:///ws/{name}": text for name, text in files.items()}
+    tests = """\
+apiVersion: istio-lsp.dev/v1
+kind: RoutingTest
+via: infra/edge
+cases:
+- name: api by SNI
+  request: {url: "https://api.example.com/"}
+  expect: {route: {tlsRoute: shop/api}}
+- name: the rest
+  request: {url: "https://www.example.com/"}
+  expect: {route: {tlsRoute: api}}
+"""
+    cases, problems = read_tests("file:///ws/tests.yaml", tests)
+    assert problems == [] and len(cases) == 2
+    index = index_of(files)
+    assert run_case(index, texts.get, cases[0]) is None
+    failed = run_case(index, texts.get, cases[1])
+    assert failed is not None and 'expected route {"tlsRoute": "api"}' in failed.message
