@@ -32,7 +32,7 @@ import yaml
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from benchmarks.generate import big_file, generate
+from benchmarks.generate import NAMESPACES, big_file, generate
 
 BIN = Path(sys.executable).parent
 
@@ -119,6 +119,39 @@ def run_check(root: Path, cache: Path) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return elapsed, peak
+
+
+def routing_tests(services: int, cases: int = 100) -> str:
+    """A routing test file of `cases` mesh requests between the generated services (where each goes is
+    not judged: only how long tracing them takes)."""
+    lines = ["apiVersion: istio-lsp.dev/v1", "kind: RoutingTest", "cases:"]
+    for n in range(cases):
+        i = n % services
+        j = (i + NAMESPACES) % services  # a service of the same namespace
+        lines += [
+            f"- name: svc-{i:05d} calls svc-{j:05d}",
+            f"  from: team-{i % NAMESPACES:02d}/svc-{i:05d}-v1",
+            f"  request: {{url: 'http://svc-{j:05d}.team-{j % NAMESPACES:02d}:8080/api/items'}}",
+            "  expectNot: {status: unknown}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run_tests(root: Path, cache: Path, services: int) -> float:
+    """Seconds of `istio-lsp test` with 100 routing test cases over the workspace (its cache warm)."""
+    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": str(cache)}
+    with tempfile.TemporaryDirectory() as folder:
+        tests = Path(folder) / "routing-tests.yaml"
+        tests.write_text(routing_tests(services), encoding="utf-8")
+        started = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "istio-lsp"), "test", str(root), str(tests), "--format", "json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            check=False,
+        )
+        return time.perf_counter() - started
 
 
 def run_check_after_edit(root: Path, cache: Path) -> tuple[float, float]:
@@ -304,6 +337,7 @@ def measure(services: int, workdir: Path, edits: int) -> Row:
         row.figures["check warm"] = f"{warm:.2f} s"
         row.figures["check warm, one file changed"] = f"{edited:.2f} s"
         row.figures["check peak RSS"] = f"{peak:.0f} MB"
+        row.figures["test, 100 routing cases (warm cache)"] = f"{run_tests(root, cache, services):.2f} s"
     with tempfile.TemporaryDirectory() as cache_dir:
         cache = Path(cache_dir)
         session = asyncio.run(server_session(root, cache, edits))

@@ -21,6 +21,7 @@ FIGURES = [
     "check warm",
     "check warm, one file changed",
     "check peak RSS",
+    "test, 100 routing cases (warm cache)",
     "server cold start",
     "server warm start",
     "server warm start, index complete",

@@ -23,7 +23,6 @@ from istio_lsp.index.resolve import (
     resolve_host,
     selected_workloads,
     subset_selects,
-    workloads_matching,
 )
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.extract import resource_nodes
@@ -46,7 +45,7 @@ from istio_lsp.model.resources import (
     VirtualService,
     Workload,
 )
-from istio_lsp.model.serving import meets, readings, server_entry
+from istio_lsp.model.serving import Labels, meets, readings, server_entry
 from istio_lsp.routing import authorization
 from istio_lsp.routing.gateway_api import GatewayApiTrace
 from istio_lsp.routing.matching import (
@@ -176,7 +175,7 @@ class Tracer:
         self.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, dict(gateway.selector))
         t.add("source", f"Gateway {gateway.namespace}/{gateway.name} takes {req.method} {req.url}", gateway)
         # the gateway's pods, when the files hold them: their service account is the caller's identity
-        pods = workloads_matching(self.index, dict(gateway.selector), None)
+        pods = self._pods_of(dict(gateway.selector))
         self.client = pods[0] if len(pods) == 1 else None
         port = req.effective_port
         on_port = [s for s in gateway.servers if s.port == port]
@@ -229,6 +228,17 @@ class Tracer:
                 t.add("note", "the gateway terminates TLS and forwards the bytes (`tcp` routes)")
             return self._virtual_services(admits, [req.host], "tcp")
         return self._virtual_services(admits, [req.host])
+
+    def _pods_of(self, selector: dict[str, str]) -> list[Workload]:
+        """The workloads of any namespace whose pods carry the selector's labels (through the label index)."""
+        if not selector:
+            return []
+        key, value = next(iter(selector.items()))
+        return [
+            w
+            for w in self.index.workloads_labelled(ANY_NAMESPACE, key, value)
+            if all(w.pod_labels.get(k) == v for k, v in selector.items())
+        ]
 
     def _server(self, gateway: Gateway, servers: list[GatewayServer]) -> tuple[GatewayServer, str] | None:
         """The server on the port whose host takes the request's host: exact before wildcard, longest first."""
@@ -375,9 +385,7 @@ class Tracer:
         best_rank: tuple[int, int] | None = None
         chosen: list[tuple[VirtualService, str]] = []
         hidden: list[VirtualService] = []
-        for vs in self.index.resources():
-            if not isinstance(vs, VirtualService) or not vs.hosts:
-                continue
+        for vs in self._candidates(hosts):
             spec_gateways = [g.value for g in vs.gateways[: vs.spec_gateway_count]]
             if not gateway_binds(spec_gateways, vs.namespace, gateway):
                 continue
@@ -429,6 +437,35 @@ class Tracer:
         if layer != "http":
             return self._match_connection(routes, layer)
         return self._match(routes)
+
+    def _candidates(self, hosts: list[str]) -> list[VirtualService]:
+        """The VirtualServices with a host reading that may meet one of the (concrete) hosts, in the index's
+        order: those of a reading whose first label is a host's first label or `*` (a reading's first label
+        is never unknown, so no other can meet). Every VirtualService for a host that is itself a pattern."""
+        by_first, order = self._vs_readings()
+        if any(h.startswith("*") for h in hosts):
+            found = {id(vs): vs for bucket in by_first.values() for vs, _ in bucket}
+        else:
+            found = {id(vs): vs for h in hosts for key in (h.split(".")[0], "*") for vs, _ in by_first.get(key, [])}
+        return sorted(found.values(), key=lambda vs: order[id(vs)])
+
+    def _vs_readings(self) -> tuple[dict[str, list[tuple[VirtualService, Labels]]], dict[int, int]]:
+        """Every VirtualService host reading, by its first label, and the VirtualServices' order in the index:
+        built once per state of the index (its memo is cleared on each update)."""
+        key = ("trace-vs-readings", self.domain)
+        found = self.index.memo.get(key)
+        if found is None:
+            by_first: dict[str, list[tuple[VirtualService, Labels]]] = {}
+            order: dict[int, int] = {}
+            for vs in self.index.resources():
+                if not isinstance(vs, VirtualService) or not vs.hosts:
+                    continue
+                order.setdefault(id(vs), len(order))
+                for ref in vs.hosts:
+                    for labels in readings(ref.value, vs.namespace, self.domain):
+                        by_first.setdefault(labels[0] or "", []).append((vs, labels))
+            found = self.index.memo[key] = (by_first, order)
+        return found
 
     def _host_rank(self, vs: VirtualService, hosts: list[str]) -> tuple[tuple[int, int] | None, str]:
         best: tuple[int, int] | None = None

@@ -272,8 +272,15 @@ class GatewayApiTrace:
         self.ctx = Context(tracer.index)
 
     def _routes(self, kinds: tuple[str, ...] = ROUTE_KINDS) -> list[KubernetesRoute]:
-        """The workspace's routes of those kinds (HTTPRoutes and GRPCRoutes)."""
-        return [r for r in self.tracer.index.resources() if isinstance(r, KubernetesRoute) and r.kind in kinds]
+        """The workspace's routes of those kinds (HTTPRoutes and GRPCRoutes), in the index's order; the list of
+        every route is made once per state of the index (its memo is cleared on each update)."""
+        index = self.tracer.index
+        every = index.memo.get("trace-gateway-routes")
+        if every is None:
+            every = index.memo["trace-gateway-routes"] = [
+                r for r in index.resources() if isinstance(r, KubernetesRoute)
+            ]
+        return [r for r in every if r.kind in kinds]
 
     def _node(self, route: Resource) -> tuple[YamlDocument, MappingNode] | None:
         found = self.tracer.docs.node(route)
