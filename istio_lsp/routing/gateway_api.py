@@ -770,7 +770,7 @@ class GatewayApiTrace:
                 fqdn = service_fqdn(name, namespace, self.tracer.domain)
                 target = Target(name, fqdn, None, port, share, "500", rule="route-backend-not-permitted")
                 target.reason = (
-                    f"no ReferenceGrant in `{namespace}` lets HTTPRoutes of `{route.namespace}` refer to Service "
+                    f"no ReferenceGrant in `{namespace}` lets {route.kind}s of `{route.namespace}` refer to Service "
                     f"`{name}`: Istio drops the backend and its share answers 500"
                 )
                 t.add("destination", f"{percent(share)} → {fqdn}:{port}", where)
