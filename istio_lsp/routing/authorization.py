@@ -177,10 +177,10 @@ def _source(node: Node | None, request: Request, caller: Caller) -> Tri:
     if caller.principal is not None and "/sa/" in caller.principal:
         service_account = f"{caller.namespace}/{caller.principal.rsplit('/sa/', 1)[1]}"
     jwt = "authorization" in request.headers
-    readings: dict[str, tuple[str | None, bool]] = {
-        "principals": (caller.principal, False),
-        "namespaces": (caller.namespace, False),
-        "serviceAccounts": (service_account, False),
+    readings: dict[str, str | None] = {
+        "principals": caller.principal,
+        "namespaces": caller.namespace,
+        "serviceAccounts": service_account,
     }
     parts: list[Tri] = []
     for key, value in pairs(node):
@@ -189,7 +189,7 @@ def _source(node: Node | None, request: Request, caller: Caller) -> Tri:
         positive = positive[0].lower() + positive[1:] if positive else positive
         values = [v for v in (scalar(i) for i in items(value)) if v is not None]
         if positive in readings:
-            got = readings[positive][0]
+            got = readings[positive]
             found: Tri = None if got is None else any(_string_match(v, got) for v in values)
             if caller.external:  # no mTLS peer: no principal or namespace to match, not even `*`
                 found = False
@@ -230,7 +230,7 @@ def _condition(node: Node, request: Request, caller: Caller) -> Tri:
     if key.startswith("request.headers[") and key.endswith("]"):
         got = request.headers.get(key[len("request.headers[") : -1].lower())
         if got is None:  # an absent header matches no value, and every notValue
-            return _all([False if values else None, True if not_values else None])
+            return not values
     elif key in ("source.namespace", "source.principal") and caller.external:
         return False if values else None
     elif key == "source.namespace":
