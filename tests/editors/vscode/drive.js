@@ -483,6 +483,8 @@ function dumpLogs() {
       await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
       await page.keyboard.press('Control+g');
       await page.keyboard.type('34');
+      // Enter before the widget has read the number leaves it open (seen once in CI): wait until it offers line 34
+      await page.locator('.quick-input-widget').filter({ hasText: /line 34/ }).first().waitFor();
       await page.keyboard.press('Enter');
       await page.locator('.statusbar-item', { hasText: /Ln 34, Col 1/ }).first().waitFor();
       let box = await token('sectionName:\u00a0web', 'web');
