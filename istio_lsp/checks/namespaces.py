@@ -48,15 +48,16 @@ def known_namespaces(index: WorkspaceIndex) -> KnownNamespaces:
     return found
 
 
-def namespace_pattern_matches(pattern: str, namespace: str) -> bool:
-    """Istio's namespace patterns: exact, `*`, `prefix*` or `*suffix`."""
+def pattern_matches(pattern: str, value: str) -> bool:
+    """Istio's patterns of AuthorizationPolicy values (namespaces, principals, hosts, paths, …): exact, `*`,
+    `prefix*` or `*suffix`."""
     if pattern == "*":
         return True
     if pattern.endswith("*"):
-        return namespace.startswith(pattern[:-1])
+        return value.startswith(pattern[:-1])
     if pattern.startswith("*"):
-        return namespace.endswith(pattern[1:])
-    return namespace == pattern
+        return value.endswith(pattern[1:])
+    return value == pattern
 
 
 def namespace_objects(index: WorkspaceIndex, namespace: str, near: Resource) -> list[Resource]:

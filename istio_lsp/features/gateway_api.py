@@ -45,6 +45,7 @@ from istio_lsp.features.locate import (
     unique_sites,
 )
 from istio_lsp.index import WorkspaceIndex
+from istio_lsp.index.resolve import stand_in_referrer
 from istio_lsp.index.summary import digest_of
 from istio_lsp.model.hosts import ANY_NAMESPACE, host_candidates, host_matches, namespaces_match, service_fqdn
 from istio_lsp.model.resources import (
@@ -60,7 +61,6 @@ from istio_lsp.model.resources import (
     ServiceEntry,
 )
 from istio_lsp.routing.engine import follow_destination
-from istio_lsp.routing.gateway_api import referrer_stand_in
 from istio_lsp.routing.render import path_summary
 from istio_lsp.syntax import Span
 
@@ -404,7 +404,9 @@ def backend_markdown(index: WorkspaceIndex, route: KubernetesRoute, ref: Gateway
     if group_kind(ref) != ("", "Service") or ref.name is None or namespace == ANY_NAMESPACE:
         return None
     fqdn = service_fqdn(ref.name.value, namespace, index.settings.cluster_domain)
-    _, steps = follow_destination(index, referrer_stand_in(route), fqdn, None, ref.port, missing_code=500)
+    _, steps = follow_destination(
+        index, stand_in_referrer(route.namespace, route), fqdn, None, ref.port, missing_code=500
+    )
     port = f":{ref.port}" if ref.port is not None else ""
     path = path_summary(steps)
     head = f"**backend** `{fqdn}{port}`"

@@ -27,6 +27,7 @@ from istio_lsp.model.resources import (
     VirtualService,
     Workload,
 )
+from istio_lsp.syntax import Span
 
 _DNS_RESOLUTIONS = {"DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"}
 
@@ -63,6 +64,22 @@ def resolve_host(index: WorkspaceIndex, written: str, vs: VirtualService) -> Hos
     if found is None:
         found = index.memo[key] = _resolve_host(index, written, vs, external_hosts)
     return found
+
+
+def stand_in_referrer(namespace: str, like: Resource | None = None) -> VirtualService:
+    """A VirtualService standing for another referrer of a host in `namespace` (a Gateway API route, a sidecar
+    that sends a request with no VirtualService for it), in `like`'s file and place when given: what
+    `resolve_host` reads of the VirtualService that refers."""
+    return VirtualService(
+        kind="VirtualService",
+        api_version="",
+        name=like.name if like is not None else "",
+        namespace=namespace,
+        uri=like.uri if like is not None else "",
+        doc_index=like.doc_index if like is not None else 0,
+        span=like.span if like is not None else Span(0, 0, 0, 0),
+        name_span=like.name_span if like is not None else Span(0, 0, 0, 0),
+    )
 
 
 def _resolve_host(
@@ -394,10 +411,12 @@ def subset_workloads(index: WorkspaceIndex, rule: DestinationRule, labels: dict[
 
 
 def workloads_matching(index: WorkspaceIndex, labels: dict[str, str], namespace: str | None) -> list[Workload]:
-    """Workloads whose pod labels include `labels`: in `namespace`, or in every namespace when None."""
+    """Workloads whose pod labels include `labels`: in `namespace`, or in every namespace when None (found
+    through the index of one of the labels)."""
     if not labels:
         return []
-    candidates = index.workloads_in(ANY_NAMESPACE if namespace is None else namespace)
+    key, value = next(iter(labels.items()))
+    candidates = index.workloads_labelled(ANY_NAMESPACE if namespace is None else namespace, key, value)
     return [w for w in candidates if all(w.pod_labels.get(k) == v for k, v in labels.items())]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from istio_lsp.checks.namespaces import pattern_matches
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.hosts import ANY_NAMESPACE, namespaces_match
 from istio_lsp.model.resources import SelectorPolicy, Workload
@@ -190,7 +191,7 @@ def _source(node: Node | None, request: Request, caller: Caller) -> Tri:
         values = [v for v in (scalar(i) for i in items(value)) if v is not None]
         if positive in readings:
             got = readings[positive]
-            found: Tri = None if got is None else any(_string_match(v, got) for v in values)
+            found: Tri = None if got is None else any(pattern_matches(v, got) for v in values)
             if caller.external:  # no mTLS peer: no principal or namespace to match, not even `*`
                 found = False
         elif positive == "requestPrincipals":
@@ -209,11 +210,11 @@ def _operation(node: Node | None, request: Request) -> Tri:
         positive = name.removeprefix("not").lower()
         found: Tri
         if positive == "hosts":
-            found = any(_string_match(v.lower(), h) for v in values for h in (request.host, request.authority))
+            found = any(pattern_matches(v.lower(), h) for v in values for h in (request.host, request.authority))
         elif positive == "methods":
-            found = any(_string_match(v, request.method) for v in values)
+            found = any(pattern_matches(v, request.method) for v in values)
         elif positive == "paths":
-            found = None if any("{" in v for v in values) else any(_string_match(v, request.path) for v in values)
+            found = None if any("{" in v for v in values) else any(pattern_matches(v, request.path) for v in values)
         elif positive == "ports":
             found = None if request.port is None else str(request.port) in values
         else:
@@ -247,21 +248,10 @@ def _condition(node: Node, request: Request, caller: Caller) -> Tri:
         return None
     parts: list[Tri] = []
     if values:
-        parts.append(any(_string_match(v, got) for v in values))
+        parts.append(any(pattern_matches(v, got) for v in values))
     if not_values:
-        parts.append(not any(_string_match(v, got) for v in not_values))
+        parts.append(not any(pattern_matches(v, got) for v in not_values))
     return _all(parts)
-
-
-def _string_match(pattern: str, value: str) -> bool:
-    """Istio's authorization string match: exact, `prefix*`, `*suffix`, or `*` (any value)."""
-    if pattern == "*":
-        return True
-    if pattern.endswith("*"):
-        return value.startswith(pattern[:-1])
-    if pattern.startswith("*"):
-        return value.endswith(pattern[1:])
-    return value == pattern
 
 
 def _negate(value: Tri) -> Tri:

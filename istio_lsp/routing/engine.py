@@ -22,7 +22,9 @@ from istio_lsp.index.resolve import (
     only_virtual,
     resolve_host,
     selected_workloads,
+    stand_in_referrer,
     subset_selects,
+    workloads_matching,
 )
 from istio_lsp.index.workspace import WorkspaceIndex
 from istio_lsp.model.extract import resource_nodes
@@ -175,7 +177,7 @@ class Tracer:
         self.where = Where(f"{gateway.namespace}/{gateway.name}", gateway.namespace, dict(gateway.selector))
         t.add("source", f"Gateway {gateway.namespace}/{gateway.name} takes {req.method} {req.url}", gateway)
         # the gateway's pods, when the files hold them: their service account is the caller's identity
-        pods = self._pods_of(dict(gateway.selector))
+        pods = workloads_matching(self.index, dict(gateway.selector), None)
         self.client = pods[0] if len(pods) == 1 else None
         port = req.effective_port
         on_port = [s for s in gateway.servers if s.port == port]
@@ -228,17 +230,6 @@ class Tracer:
                 t.add("note", "the gateway terminates TLS and forwards the bytes (`tcp` routes)")
             return self._virtual_services(admits, [req.host], "tcp")
         return self._virtual_services(admits, [req.host])
-
-    def _pods_of(self, selector: dict[str, str]) -> list[Workload]:
-        """The workloads of any namespace whose pods carry the selector's labels (through the label index)."""
-        if not selector:
-            return []
-        key, value = next(iter(selector.items()))
-        return [
-            w
-            for w in self.index.workloads_labelled(ANY_NAMESPACE, key, value)
-            if all(w.pod_labels.get(k) == v for k, v in selector.items())
-        ]
 
     def _server(self, gateway: Gateway, servers: list[GatewayServer]) -> tuple[GatewayServer, str] | None:
         """The server on the port whose host takes the request's host: exact before wildcard, longest first."""
@@ -491,16 +482,7 @@ class Tracer:
         t.add(
             "note", f"no VirtualService for `{hosts[0]}` on `mesh`: the sidecar sends the request to the service itself"
         )
-        stand_in = VirtualService(
-            kind="VirtualService",
-            api_version="",
-            name="",
-            namespace=self.source.namespace,
-            uri="",
-            doc_index=0,
-            span=Span(0, 0, 0, 0),
-            name_span=Span(0, 0, 0, 0),
-        )
+        stand_in = stand_in_referrer(self.source.namespace)
         target = self._target(stand_in, hosts[0], None, self.request.effective_port, Fraction(1), None)
         return self._conclude([target])
 
@@ -1084,7 +1066,7 @@ def follow_destination(
     """What a route's destination leads to, as the trace follows it: the host's Service, the
     DestinationRule and subset, and the pods (or why it answers 503), seen from the VirtualService's
     namespace. The same steps as a trace's `destination`, without a request (for hover). An HTTPRoute's
-    backend is followed with a stand-in VirtualService (`gateway_api.referrer_stand_in`) and 500 as
+    backend is followed with a stand-in VirtualService (`index.resolve.stand_in_referrer`) and 500 as
     what a missing backend answers."""
     tracer = Tracer(index, lambda _uri: None, Request(host=host), Source("mesh", vs.namespace))
     tracer.missing_code, tracer.request_less = missing_code, True

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from istio_lsp.checks.admission.common import as_int
 from istio_lsp.checks.base import Context
 from istio_lsp.checks.gateway_api._attach import (
     is_gateway_parent,
@@ -34,7 +35,8 @@ from istio_lsp.checks.gateway_api._backends import SUPPORTED_BACKENDS
 from istio_lsp.checks.gateway_api._grants import permitted
 from istio_lsp.checks.gateway_api.gatewayclass_controller_not_istio import ISTIO_CONTROLLERS
 from istio_lsp.checks.routes._shared import percent
-from istio_lsp.model.hosts import ANY_NAMESPACE, namespaces_match, service_fqdn
+from istio_lsp.index.resolve import stand_in_referrer
+from istio_lsp.model.hosts import ANY_NAMESPACE, host_matches, namespaces_match, service_fqdn
 from istio_lsp.model.resources import (
     GatewayClass,
     GatewayListener,
@@ -236,15 +238,6 @@ def hostname_rank(host: str) -> tuple[int, int]:
     return (0 if host.startswith("*") else 1, len(host))
 
 
-def covers(pattern: str, host: str) -> bool:
-    """Whether a hostname (`*.example.com`: any name below it, at any depth; `*`: every name) takes a host."""
-    if pattern == "*":
-        return True
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:])
-    return pattern == host
-
-
 def effective_hostnames(route: KubernetesRoute, listener: GatewayListener | None) -> list[str]:
     """The hostnames a route serves on a listener: the route's, narrowed to the listener's (no hostname
     on either side: every host)."""
@@ -252,9 +245,9 @@ def effective_hostnames(route: KubernetesRoute, listener: GatewayListener | None
     written = [h.value.strip().lower() for h in route.hostnames] or ["*"]
     out = []
     for host in written:
-        if covers(host, bound):  # the listener's is the narrower: it names the virtual host
+        if host_matches(host, bound):  # the listener's is the narrower: it names the virtual host
             out.append(bound)
-        elif covers(bound, host):
+        elif host_matches(bound, host):
             out.append(host)
     return list(dict.fromkeys(out))
 
@@ -319,7 +312,7 @@ class GatewayApiTrace:
         http = [(o, li) for o, li in on_port if (li.protocol or "").upper() in ("HTTP", "HTTPS")]
         if not http:
             return self._connection(gateway, on_port)
-        taking = [(o, li) for o, li in http if li.hostname is None or covers(li.hostname.value.lower(), req.host)]
+        taking = [(o, li) for o, li in http if li.hostname is None or host_matches(li.hostname.value.lower(), req.host)]
         if not taking:
             hosts = ", ".join(f"`{li.hostname.value}`" for _, li in http if li.hostname is not None)
             return t.end(NOT_FOUND, f"no listener on port {port} takes host `{req.host}` (they take {hosts})", 404)
@@ -358,7 +351,9 @@ class GatewayApiTrace:
         if passthrough:
             kind, listeners = "TLSRoute", passthrough
             listeners = [
-                (o, li) for o, li in listeners if li.hostname is None or covers(li.hostname.value.lower(), req.host)
+                (o, li)
+                for o, li in listeners
+                if li.hostname is None or host_matches(li.hostname.value.lower(), req.host)
             ]
             if not listeners:
                 return t.end(
@@ -373,8 +368,8 @@ class GatewayApiTrace:
         self._listener_steps(gateway, listeners)
         attached = self._attached(listeners, (kind,))
         if kind == "TLSRoute":  # the most specific hostname that takes the SNI, as for HTTP
-            best = max((hostname_rank(h) for _, h in attached if covers(h, req.host)), default=None)
-            attached = [(r, h) for r, h in attached if covers(h, req.host) and hostname_rank(h) == best]
+            best = max((hostname_rank(h) for _, h in attached if host_matches(h, req.host)), default=None)
+            attached = [(r, h) for r, h in attached if host_matches(h, req.host) and hostname_rank(h) == best]
         routes = sorted(dict.fromkeys(r for r, _ in attached), key=lambda r: (r.namespace, r.name))
         if not routes:
             what = f"SNI `{req.host}`" if kind == "TLSRoute" else f"port {port}"
@@ -400,7 +395,7 @@ class GatewayApiTrace:
     def _takes(self, gateway: KubernetesGateway, port: int) -> bool:
         """Whether a listener of the Gateway on the port takes the request's host."""
         return any(
-            li.port == port and (li.hostname is None or covers(li.hostname.value.lower(), self.request.host))
+            li.port == port and (li.hostname is None or host_matches(li.hostname.value.lower(), self.request.host))
             for li in gateway.listeners
         )
 
@@ -505,13 +500,13 @@ class GatewayApiTrace:
         t, host = self.t, self.request.host
         best: tuple[int, int] | None = None
         for _, hostname in attached:
-            if mesh or covers(hostname, host):
+            if mesh or host_matches(hostname, host):
                 rank = hostname_rank(hostname)
                 best = rank if best is None or rank > best else best
         if best is None:
             return t.end(NOT_FOUND, f"no HTTPRoute or GRPCRoute attached to {parent} serves host `{host}`: 404", 404)
         chosen: list[tuple[KubernetesRoute, str]] = [
-            (r, h) for r, h in attached if (mesh or covers(h, host)) and hostname_rank(h) == best
+            (r, h) for r, h in attached if (mesh or host_matches(h, host)) and hostname_rank(h) == best
         ]
         routes: dict[int, tuple[KubernetesRoute, YamlDocument, MappingNode]] = {}
         for route, hostname in chosen:
@@ -601,10 +596,10 @@ class GatewayApiTrace:
 
     def _redirect(self, rule: _Rule, node: Node | None, where: tuple[str, Span | None]) -> Trace:
         t, req = self.t, self.request
-        code = _int(scalar(get(node, "statusCode"))) or 302
+        code = as_int(scalar(get(node, "statusCode"))) or 302
         scheme = scalar(get(node, "scheme"))
         hostname = scalar(get(node, "hostname")) or req.host
-        port = _int(scalar(get(node, "port")))
+        port = as_int(scalar(get(node, "port")))
         if port is None:  # a scheme given: its well-known port; none: the listener's (the request's) port
             port = {"http": 80, "https": 443}.get(scheme, req.effective_port) if scheme else req.effective_port
         scheme = scheme or req.scheme
@@ -678,8 +673,8 @@ class GatewayApiTrace:
         if given is not None:
             share = f"{given}%"
         elif fraction is not None:
-            numerator = _int(scalar(get(fraction, "numerator"))) or 0
-            denominator = _int(scalar(get(fraction, "denominator"))) or 100
+            numerator = as_int(scalar(get(fraction, "numerator"))) or 0
+            denominator = as_int(scalar(get(fraction, "denominator"))) or 100
             share = f"{float(Fraction(numerator * 100, denominator or 100)):g}%"
         fqdn = service_fqdn(name, namespace, self.tracer.domain)
         self.t.add("mirror", f"RequestMirror: a copy of {share} to {fqdn} (responses ignored)", where)
@@ -693,7 +688,7 @@ class GatewayApiTrace:
             t.add("timeout", f"timeouts.request {request_timeout}", self._at(rule, get(timeouts, "request")))
             t.route["timeout"] = request_timeout
         if isinstance(retry, MappingNode):
-            attempts = _int(scalar(get(retry, "attempts")))
+            attempts = as_int(scalar(get(retry, "attempts")))
             attempts = 2 if attempts is None else attempts
             codes = [scalar(c) or "?" for c in items(get(retry, "codes"))]
             text = f"retry: {attempts} attempt(s)"
@@ -733,7 +728,7 @@ class GatewayApiTrace:
             t.add("direct", f"{why}: Istio answers 500", self._at(rule, get(rule.node, "backendRefs") or rule.node))
             t.route["directResponse"] = {"status": 500, "body": None}
             return t.end(SERVER_ERROR, f"{why}: 500", 500)
-        stand_in = referrer_stand_in(rule.route)
+        stand_in = stand_in_referrer(rule.route.namespace, rule.route)
         self.tracer.missing_code = 500
         targets: list[Target] = []
         for ref, weight in zip(refs, weights, strict=True):
@@ -747,7 +742,7 @@ class GatewayApiTrace:
         kind = scalar(get(ref, "kind")) or "Service"
         name = scalar(get(ref, "name")) or ""
         namespace = scalar(get(ref, "namespace")) or route.namespace
-        port = _int(scalar(get(ref, "port")))
+        port = as_int(scalar(get(ref, "port")))
         where = self._at(rule, ref)
         for item in items(get(ref, "filters")):
             t.add("note", f"backend filter `{scalar(get(item, 'type')) or '?'}` applies to this backend only", where)
@@ -799,27 +794,6 @@ def _listeners(owner: Resource) -> list[GatewayListener]:
     return owner.listeners if isinstance(owner, (KubernetesGateway, ListenerSet)) else []
 
 
-def referrer_stand_in(route: KubernetesRoute) -> VirtualService:
-    """A VirtualService in the route's namespace and file: what host resolution reads of a referrer."""
-    return VirtualService(
-        kind="VirtualService",
-        api_version="",
-        name=route.name,
-        namespace=route.namespace,
-        uri=route.uri,
-        doc_index=route.doc_index,
-        span=route.span,
-        name_span=route.name_span,
-    )
-
-
 def _weight(text: str | None) -> int:
     """A backendRef's weight: 1 when not written (an unreadable one counts as 0)."""
-    return 1 if text is None else (_int(text) or 0)
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
+    return 1 if text is None else (as_int(text) or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from istio_lsp.checks.base import Context, Finding, Rule, Severity, close_matches, replace_fixes
-from istio_lsp.checks.namespaces import CLUSTER_NAMESPACES, known_namespaces, namespace_pattern_matches
+from istio_lsp.checks.namespaces import CLUSTER_NAMESPACES, known_namespaces, pattern_matches
 from istio_lsp.checks.security._authorization import authorization_policies, judged_values, outcome
 from istio_lsp.index import FileSummary
 
@@ -73,7 +73,7 @@ def run(ctx: Context, summary: FileSummary) -> Iterator[Finding]:
             if names is None:
                 known = known_namespaces(ctx.index)
                 names = sorted(known.names | CLUSTER_NAMESPACES | {ctx.settings.root_namespace})
-            if any(namespace_pattern_matches(value, name) for name in names):
+            if any(pattern_matches(value, name) for name in names):
                 continue
             pattern = "*" in value
             suggestions = [] if pattern else close_matches(value, names)
