@@ -265,15 +265,9 @@ class GatewayApiTrace:
         self.ctx = Context(tracer.index)
 
     def _routes(self, kinds: tuple[str, ...] = ROUTE_KINDS) -> list[KubernetesRoute]:
-        """The workspace's routes of those kinds (HTTPRoutes and GRPCRoutes), in the index's order; the list of
-        every route is made once per state of the index (its memo is cleared on each update)."""
+        """The workspace's routes of those kinds (HTTPRoutes and GRPCRoutes), from the index by kind."""
         index = self.tracer.index
-        every = index.memo.get("trace-gateway-routes")
-        if every is None:
-            every = index.memo["trace-gateway-routes"] = [
-                r for r in index.resources() if isinstance(r, KubernetesRoute)
-            ]
-        return [r for r in every if r.kind in kinds]
+        return [r for kind in kinds for r in index.of_kind(ANY_NAMESPACE, kind) if isinstance(r, KubernetesRoute)]
 
     def _node(self, route: Resource) -> tuple[YamlDocument, MappingNode] | None:
         found = self.tracer.docs.node(route)
@@ -412,8 +406,10 @@ class GatewayApiTrace:
     def _listener_sets(self, gateway: KubernetesGateway) -> list[ListenerSet]:
         """The ListenerSets whose parent is the Gateway (their listeners serve on its addresses)."""
         found = []
-        for r in self.tracer.index.resources():
-            if isinstance(r, ListenerSet) and r.parent is not None and r.parent.name is not None:
+        for kind in ("ListenerSet", "XListenerSet"):
+            for r in self.tracer.index.of_kind(ANY_NAMESPACE, kind):
+                if not isinstance(r, ListenerSet) or r.parent is None or r.parent.name is None:
+                    continue
                 namespace = parent_namespace(r, r.parent)
                 if r.parent.name.value == gateway.name and namespaces_match(namespace, gateway.namespace):
                     found.append(r)
@@ -509,7 +505,8 @@ class GatewayApiTrace:
             (r, h) for r, h in attached if (mesh or host_matches(h, host)) and hostname_rank(h) == best
         ]
         routes: dict[int, tuple[KubernetesRoute, YamlDocument, MappingNode]] = {}
-        for route, hostname in chosen:
+        # listed in the order their rules are tried when they tie: by namespace/name
+        for route, hostname in sorted(chosen, key=lambda pair: (pair[0].namespace, pair[0].name)):
             if id(route) in routes:
                 continue
             found = self._node(route)
