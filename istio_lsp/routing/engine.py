@@ -68,6 +68,7 @@ from istio_lsp.routing.outcome import (
     REDIRECT,
     REFUSED,
     ROUTED,
+    TARGET_FAILURES,
     UNAVAILABLE,
     UNKNOWN,
     Step,
@@ -1013,11 +1014,10 @@ class Tracer:
         if t.status == FAULT:
             return t
         live = [x for x in targets if x.share > 0]
-        # 503: no endpoints behind a destination; 500: a Gateway API backend Istio drops; 403: authorization
-        bad = [x for x in live if x.status in ("503", "500", "403")]
+        bad = [x for x in live if x.failing]
         failing = sum((x.share for x in bad), Fraction(0))
         shown = "; ".join(_shown(x) for x in live)
-        code = next(int(c) for c in ("503", "500", "403") if any(x.status == c for x in bad)) if bad else 0
+        code = next(int(c) for c in TARGET_FAILURES if any(x.status == c for x in bad)) if bad else 0
         if failing == 1:
             reasons = "; ".join(dict.fromkeys(x.reason for x in bad))
             return t.end(str(code), reasons, code)

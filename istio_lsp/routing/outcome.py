@@ -39,12 +39,16 @@ class Target:
     subset: str | None
     port: int | None
     share: Fraction
-    # "ok", "503", "500" (a Gateway API backend Istio drops), "unknown" (the files cannot tell: the host or its
-    # pods live elsewhere)
+    # "ok", one of TARGET_FAILURES, "unknown" (the files cannot tell: the host or its pods live elsewhere)
     status: str
     reason: str = ""
     workloads: list[str] = field(default_factory=list)
-    rule: str | None = None  # code of the check that reports the 503 or 500, when one does
+    rule: str | None = None  # code of the check that reports the failure, when one does
+
+    @property
+    def failing(self) -> bool:
+        """Routed there, but nothing answers, or the pods refuse the request."""
+        return self.status in TARGET_FAILURES
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +63,10 @@ class Target:
             "rule": self.rule,
         }
 
+
+# what a destination that gets traffic can answer instead of the request's response, the first the worst:
+# no endpoints (503), a Gateway API backend Istio drops (500), an AuthorizationPolicy that refuses it (403)
+TARGET_FAILURES = ("503", "500", "403")
 
 # outcome statuses; ROUTED, REDIRECT, DIRECT and FAULT are answers the configuration means to give
 ROUTED, REDIRECT, DIRECT, FAULT = "routed", "redirect", "direct-response", "fault"

@@ -216,11 +216,7 @@ def _assigned(expected: list[dict[str, Any]], live: list[Target], domain: str) -
 
 
 def _destination(expected: dict[str, Any], target: Target, domain: str) -> bool:
-    if target.status in (
-        "503",
-        "500",
-        "403",
-    ):  # routed there, but refused or nothing answers: not where it is meant to go
+    if target.failing:  # routed there, but refused or nothing answers: not where it is meant to go
         return False
     host = expected.get("host")
     if host is not None:
@@ -274,7 +270,7 @@ def _text(value: Any) -> str:
 def _target(target: Target) -> str:
     port = f":{target.port}" if target.port else ""
     subset = f" subset {target.subset}" if target.subset else ""
-    failing = f", {target.status}" if target.status in ("503", "500", "403") else ""
+    failing = f", {target.status}" if target.failing else ""
     return f"{target.fqdn}{port}{subset} ({float(target.share) * 100:g}%{failing})"
 
 
