@@ -12,7 +12,7 @@ unknown, and so is a decision that hangs on it: the trace then says so rather th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from istio_lsp.checks.namespaces import pattern_matches
@@ -59,10 +59,8 @@ def applicable(index: WorkspaceIndex, workload: Workload) -> list[SelectorPolicy
     root = index.settings.root_namespace
     found: list[SelectorPolicy] = []
     for namespace in dict.fromkeys((workload.namespace, root)):
-        for policy in index.of_kind(namespace, "AuthorizationPolicy"):
-            if not isinstance(policy, SelectorPolicy) or policy.targeted:
-                continue
-            if not policy.api_version.startswith("security.istio.io/"):
+        for policy in _policies(index, namespace):
+            if policy.targeted:
                 continue
             mesh_wide = policy.namespace == root
             if not mesh_wide and not namespaces_match(policy.namespace, workload.namespace):
@@ -73,12 +71,17 @@ def applicable(index: WorkspaceIndex, workload: Workload) -> list[SelectorPolicy
     return found
 
 
+def _policies(index: WorkspaceIndex, namespace: str) -> Iterator[SelectorPolicy]:
+    """Istio's AuthorizationPolicies (`security.istio.io`) that may be placed in a namespace."""
+    for policy in index.of_kind(namespace, "AuthorizationPolicy"):
+        if isinstance(policy, SelectorPolicy) and policy.api_version.startswith("security.istio.io/"):
+            yield policy
+
+
 def attached_to_gateway(index: WorkspaceIndex, namespace: str, name: str) -> list[SelectorPolicy]:
     """The AuthorizationPolicies whose `targetRefs` name a Gateway API Gateway: those its pods enforce."""
     found: list[SelectorPolicy] = []
-    for policy in index.of_kind(namespace, "AuthorizationPolicy"):
-        if not isinstance(policy, SelectorPolicy) or not policy.api_version.startswith("security.istio.io/"):
-            continue
+    for policy in _policies(index, namespace):
         if not namespaces_match(policy.namespace, namespace):
             continue
         names = {
@@ -97,61 +100,64 @@ def decide(
     """Istio's decision for the request under the policies (their parse trees given); None when none applies."""
     by_action: dict[str, list[tuple[SelectorPolicy, YamlDocument, MappingNode]]] = {}
     for entry in policies:
-        action = (scalar(get(get(entry[2], "spec"), "action")) or "ALLOW").upper()
-        by_action.setdefault(action, []).append(entry)
+        by_action.setdefault((entry[0].action or "ALLOW").upper(), []).append(entry)
     if not by_action:
         return None
-    unsure: Decision | None = None
-    for policy, doc, node in by_action.get("CUSTOM", []):
-        for i, rule in _rules(node):
-            matched = rule_matches(rule, request, caller)
-            if matched is not False:
-                return Decision(
-                    None,
-                    f"{policy.display} (CUSTOM) rule #{i} sends the request to its external authorizer, "
-                    "whose answer the files cannot show",
-                    policy,
-                    doc.span_of(rule),
-                )
-    for policy, doc, node in by_action.get("DENY", []):
-        for i, rule in _rules(node):
-            matched = rule_matches(rule, request, caller)
-            if matched:
-                return Decision(False, f"{policy.display} (DENY) rule #{i} matches: 403", policy, doc.span_of(rule))
-            if matched is None and unsure is None:
-                unsure = Decision(
-                    None,
-                    f"{policy.display} (DENY) rule #{i} may match: it reads what the request does not show",
-                    policy,
-                    doc.span_of(rule),
-                )
+    hit, maybe = _scan(by_action.get("CUSTOM", []), request, caller)
+    custom = maybe or hit  # the first rule that is not known not to match
+    if custom is not None:
+        return custom.decision(
+            None, "(CUSTOM) {} sends the request to its external authorizer, whose answer the files cannot show"
+        )
+    hit, maybe = _scan(by_action.get("DENY", []), request, caller)
+    if hit is not None:
+        return hit.decision(False, "(DENY) {} matches: 403")
+    unsure = maybe.decision(None, "(DENY) {} may match: it reads what the request does not show") if maybe else None
     allow = by_action.get("ALLOW", [])
     if not allow:
         return unsure or Decision(True, "no ALLOW policy applies: allowed")
-    maybe: Decision | None = None
-    for policy, doc, node in allow:
-        for i, rule in _rules(node):
-            matched = rule_matches(rule, request, caller)
-            if matched:
-                return unsure or Decision(True, f"allowed by {policy.display} rule #{i}", policy, doc.span_of(rule))
-            if matched is None and maybe is None:
-                maybe = Decision(
-                    None,
-                    f"{policy.display} (ALLOW) rule #{i} may match: it reads what the request does not show",
-                    policy,
-                    doc.span_of(rule),
-                )
+    hit, maybe = _scan(allow, request, caller)
+    if hit is not None:
+        return unsure or Decision(True, f"allowed by {hit.policy.display} rule #{hit.index}", hit.policy, hit.span)
     if maybe is not None:
-        return unsure or maybe
+        return unsure or maybe.decision(None, "(ALLOW) {} may match: it reads what the request does not show")
     # no ALLOW rule can match: refused, whatever a DENY rule that may match would do
     names = ", ".join(p.display for p, _, _ in allow)
-    first = allow[0]
+    first = allow[0][0]
     return Decision(
         False,
         f"ALLOW policies apply ({names}) and none of their rules matches: 403 (RBAC: access denied)",
-        first[0],
-        first[0].name_span,
+        first,
+        first.name_span,
     )
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A rule of a policy that matches the request (or may)."""
+
+    policy: SelectorPolicy
+    index: int
+    span: Span
+
+    def decision(self, allowed: Tri, text: str) -> Decision:
+        """`text` with `{}` for the rule, after the policy's name."""
+        return Decision(allowed, f"{self.policy.display} " + text.format(f"rule #{self.index}"), self.policy, self.span)
+
+
+def _scan(
+    entries: list[tuple[SelectorPolicy, YamlDocument, MappingNode]], request: Request, caller: Caller
+) -> tuple[_Hit | None, _Hit | None]:
+    """The first rule of the policies that matches the request, and the first that may before it."""
+    maybe: _Hit | None = None
+    for policy, doc, node in entries:
+        for i, rule in _rules(node):
+            matched = rule_matches(rule, request, caller)
+            if matched:
+                return _Hit(policy, i, doc.span_of(rule)), maybe
+            if matched is None and maybe is None:
+                maybe = _Hit(policy, i, doc.span_of(rule))
+    return None, maybe
 
 
 def _rules(node: MappingNode) -> list[tuple[int, Node]]:
