@@ -188,6 +188,20 @@ function dumpLogs() {
     }
     throw new Error(`no webview shows "${text}"; webview bodies: ${JSON.stringify(bodies)}`);
   };
+  // Click the first "Trace a request…" lens of the editor in `scope` (an editor group) and check the request the
+  // prompt is prefilled with; the prompt's input, still open, is returned.
+  const openTraceLens = async (scope, expected) => {
+    await scope.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+Home');
+    const lens = scope.locator('.monaco-editor .codelens-decoration a', { hasText: 'Trace a request' }).first();
+    await lens.waitFor();
+    await lens.click();
+    const input = page.locator('.quick-input-widget input').first();
+    await input.waitFor();
+    const prefilled = await input.inputValue();
+    if (prefilled !== expected) throw new Error(`the request is prefilled as "${prefilled}", not "${expected}"`);
+    return input;
+  };
   const tabTitles = async () => (await page.locator('.tabs-container .tab').allInnerTexts()).map(flat);
   // the Markdown preview of a rule's page, which Open Rule Documentation opens as the active tab
   const rulePreviewTitle = async (code) => {
@@ -505,16 +519,8 @@ function dumpLogs() {
     await step('l. "Trace a request…" code lens: prefilled request, trace shown beside the editor', async () => {
       await page.keyboard.press('Escape');
       await page.locator('.tabs-container .tab').filter({ hasText: exactly('routes.yaml') }).first().click();
-      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
-      await page.keyboard.press('Control+Home');
-      const lens = page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Trace a request' }).first();
-      await lens.waitFor();
-      await lens.click();
-      const input = page.locator('.quick-input-widget input').first();
-      await input.waitFor();
-      const prefilled = await input.inputValue();
-      const expected = 'GET http://hello.example.com/ via hello-world-app/hello-gateway';
-      if (prefilled !== expected) throw new Error(`the request is prefilled as "${prefilled}", not "${expected}"`);
+      const prefilled = 'GET http://hello.example.com/ via hello-world-app/hello-gateway';
+      await openTraceLens(page.locator('.editor-group-container').first(), prefilled);
       await page.keyboard.press('Enter');
       await page.locator('.tab', { hasText: 'Istio trace.md' }).first().waitFor();
       const text = await webviewWith('GET http://hello.example.com/');
@@ -546,16 +552,8 @@ function dumpLogs() {
       // the trace preview of step l is open beside: work in the group that shows the file
       const group = page.locator('.editor-group-container.active');
       await group.locator('.tab.active', { hasText: 'gateway.yaml' }).waitFor();
-      await group.locator('.monaco-editor .view-lines').first().click();
-      await page.keyboard.press('Control+Home');
-      const lens = group.locator('.monaco-editor .codelens-decoration a', { hasText: 'Trace a request' }).first();
-      await lens.waitFor();
-      await lens.click();
-      const input = page.locator('.quick-input-widget input').first();
-      await input.waitFor();
-      const prefilled = await input.inputValue();
-      const expected = 'GET http://store.example.com/ via storefront/storefront-gateway';
-      if (prefilled !== expected) throw new Error(`the request is prefilled as "${prefilled}", not "${expected}"`);
+      const prefilled = 'GET http://store.example.com/ via storefront/storefront-gateway';
+      const input = await openTraceLens(group, prefilled);
       await input.fill('GET http://store.example.com/api/items via storefront/storefront-gateway');
       await page.keyboard.press('Enter');
       const failing = await webviewWith('GET http://store.example.com/api/items → 500');
