@@ -105,18 +105,23 @@ def suggestion_ms(files: list[Path]) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
-def run_check(root: Path, cache: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of `istio-lsp check` on the workspace."""
+def run_istio_lsp(cache: Path, *args: str) -> float:
+    """Seconds of one `istio-lsp` command (JSON output, discarded) with its cache in `cache`."""
     env = {**os.environ, "ISTIO_LSP_CACHE_DIR": str(cache)}
     started = time.perf_counter()
     subprocess.run(
-        [str(BIN / "istio-lsp"), "check", str(root), "--format", "json"],
+        [str(BIN / "istio-lsp"), *args, "--format", "json"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
         check=False,
     )
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def run_check(root: Path, cache: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of `istio-lsp check` on the workspace."""
+    elapsed = run_istio_lsp(cache, "check", str(root))
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return elapsed, peak
 
@@ -139,19 +144,10 @@ def routing_tests(services: int, cases: int = 100) -> str:
 
 def run_tests(root: Path, cache: Path, services: int) -> float:
     """Seconds of `istio-lsp test` with 100 routing test cases over the workspace (its cache warm)."""
-    env = {**os.environ, "ISTIO_LSP_CACHE_DIR": str(cache)}
     with tempfile.TemporaryDirectory() as folder:
         tests = Path(folder) / "routing-tests.yaml"
         tests.write_text(routing_tests(services), encoding="utf-8")
-        started = time.perf_counter()
-        subprocess.run(
-            [str(BIN / "istio-lsp"), "test", str(root), str(tests), "--format", "json"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            check=False,
-        )
-        return time.perf_counter() - started
+        return run_istio_lsp(cache, "test", str(root), str(tests))
 
 
 def run_check_after_edit(root: Path, cache: Path) -> tuple[float, float]:
