@@ -142,7 +142,6 @@ class Tracer:
         self.trace = Trace(request, source)
         self.domain = index.settings.cluster_domain
         self.where = Where(None, source.namespace, dict(source.labels))
-        self.missing_code = 503  # what a destination that does not exist answers (500 for a Gateway API backend)
         self.client: Workload | None = None  # the source workload, when the trace starts from a known one
         self.request_less = False  # following a destination without a request (hover): no authorization
 
@@ -770,6 +769,7 @@ class Tracer:
         port: int | None,
         share: Fraction,
         where: tuple[str, Span | None] | None,
+        missing_code: int = 503,  # what a host that does not exist answers (500: a Gateway API backend)
     ) -> Target:
         t = self.trace
         resolution = resolve_host(self.index, host, vs)
@@ -803,7 +803,7 @@ class Tracer:
                 target.status = "unknown"
                 target.reason = (
                     f"no Service or ServiceEntry in the workspace provides `{resolution.fqdn}` "
-                    f"({self.missing_code} if it does not exist elsewhere)"
+                    f"({missing_code} if it does not exist elsewhere)"
                 )
                 t.add("unknown", target.reason, depth=1)
             return target
@@ -1069,8 +1069,8 @@ def follow_destination(
     backend is followed with a stand-in VirtualService (`index.resolve.stand_in_referrer`) and 500 as
     what a missing backend answers."""
     tracer = Tracer(index, lambda _uri: None, Request(host=host), Source("mesh", vs.namespace))
-    tracer.missing_code, tracer.request_less = missing_code, True
-    target = tracer._target(vs, host, subset, port, Fraction(1), None)
+    tracer.request_less = True
+    target = tracer._target(vs, host, subset, port, Fraction(1), None, missing_code)
     return target, tracer.trace.steps[1:]  # without the `destination` line itself
 
 

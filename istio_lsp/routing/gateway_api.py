@@ -726,7 +726,6 @@ class GatewayApiTrace:
             t.route["directResponse"] = {"status": 500, "body": None}
             return t.end(SERVER_ERROR, f"{why}: 500", 500)
         stand_in = stand_in_referrer(rule.route.namespace, rule.route)
-        self.tracer.missing_code = 500
         targets: list[Target] = []
         for ref, weight in zip(refs, weights, strict=True):
             targets.append(self._backend(rule, ref, Fraction(weight, total), stand_in))
@@ -750,7 +749,7 @@ class GatewayApiTrace:
             t.add("500", target.reason, where, 1)
             return target
         if (group, kind) == ("networking.istio.io", "Hostname"):
-            return self.tracer._target(stand_in, name, None, port, share, where)
+            return self.tracer._target(stand_in, name, None, port, share, where, missing_code=500)
         if (group, kind) != ("", "Service"):
             target = Target(name, name, None, port, share, "unknown", reason=f"a {kind} backend is not modelled")
             t.add("destination", f"{percent(share)} → {kind} {namespace}/{name}", where)
@@ -769,7 +768,7 @@ class GatewayApiTrace:
                 t.add("500", target.reason, where, 1)
                 return target
         fqdn = service_fqdn(name, namespace, self.tracer.domain)
-        return self.tracer._target(stand_in, fqdn, None, port, share, where)
+        return self.tracer._target(stand_in, fqdn, None, port, share, where, missing_code=500)
 
 
 def _selects(route: KubernetesRoute, parent: GatewayParentRef, owner: Resource, listener: GatewayListener) -> bool:
